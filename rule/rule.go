@@ -59,11 +59,13 @@ const (
 
 // Rule is one detection rule in the normalised model. JSON keys follow the /api/rules contract.
 type Rule struct {
-	ID             string    `json:"id"`
-	Platform       Platform  `json:"platform"`
-	Language       Language  `json:"language"`
-	Class          Class     `json:"class"`
-	Title          string    `json:"title"`
+	ID       string   `json:"id"`
+	Platform Platform `json:"platform"`
+	Language Language `json:"language"`
+	Class    Class    `json:"class"`
+	Title    string   `json:"title"`
+	// Name is a rule's symbolic name where the format has one (Sigma `name`), used by references.
+	Name           string    `json:"name,omitempty"`
 	Status         string    `json:"status"`
 	Severity       string    `json:"severity"`
 	Description    string    `json:"description"`
