@@ -22,6 +22,16 @@ func Detect(path string, data []byte) rule.Platform {
 	return ""
 }
 
+// RuleExtension reports whether a file's extension is one rule files use, so that a file of
+// that kind which cannot even be recognised (too large, not text) is reported, not ignored.
+func RuleExtension(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yml", ".yaml", ".toml":
+		return true
+	}
+	return false
+}
+
 // Parse parses a rule file into rules. A file of no known format gives no rules and no errors.
 // Errors name the file and position; a broken document does not hide the good ones.
 func Parse(path string, data []byte) ([]*rule.Rule, []error) {

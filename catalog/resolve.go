@@ -1,0 +1,128 @@
+package catalog
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/ruleatlas/ruleatlas/rule"
+)
+
+// parsed is a rule as read from one source, before deduplication.
+type parsed struct {
+	rule   *rule.Rule
+	source int // index of the source in build order
+}
+
+// assignID gives a rule without an id a stable one derived from where it was read, so its
+// page keeps its address across builds.
+func assignID(r *rule.Rule) {
+	if r.ID != "" {
+		return
+	}
+	sum := sha1.Sum([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%s", r.Source.Corpus, r.Source.Path, r.Source.Line, r.Title)))
+	r.ID = "ra-" + hex.EncodeToString(sum[:8])
+}
+
+// dedupe keeps one rule per id: the first source wins and later sources holding the same id
+// are listed on it as mirrors. The same id twice within one source is a mistake in that
+// corpus: the second is reported, not silently merged.
+func dedupe(all []parsed) (rules []*rule.Rule, failures []Failure) {
+	type first struct {
+		r      *rule.Rule
+		source int
+	}
+	byID := map[string]first{}
+	for _, p := range all {
+		f, ok := byID[p.rule.ID]
+		switch {
+		case !ok:
+			byID[p.rule.ID] = first{p.rule, p.source}
+			rules = append(rules, p.rule)
+		case f.source == p.source:
+			failures = append(failures, Failure{
+				File:     p.rule.Source.Corpus + "/" + p.rule.Source.Path,
+				Line:     max(p.rule.Source.Line, 1),
+				Reason:   fmt.Sprintf("duplicate rule id %s (first in %s/%s)", p.rule.ID, f.r.Source.Corpus, f.r.Source.Path),
+				Platform: p.rule.Platform,
+			})
+		default:
+			f.r.Mirrors = append(f.r.Mirrors, p.rule.Source)
+		}
+	}
+	return rules, failures
+}
+
+// resolveLinks fills the id and title of every link (correlation base rules, filter targets),
+// looking the reference up by id, then by name, then by title; a rule in the same file is
+// preferred, then one of the same corpus. A correlation rule watches the events of the rules
+// it correlates, so it takes their events too.
+func resolveLinks(rules []*rule.Rule) {
+	type index map[string][]*rule.Rule
+	byID, byName, byTitle := index{}, index{}, index{}
+	for _, r := range rules {
+		byID[strings.ToLower(r.ID)] = append(byID[strings.ToLower(r.ID)], r)
+		if r.Name != "" {
+			byName[strings.ToLower(r.Name)] = append(byName[strings.ToLower(r.Name)], r)
+		}
+		byTitle[strings.ToLower(r.Title)] = append(byTitle[strings.ToLower(r.Title)], r)
+	}
+	pick := func(from *rule.Rule, cands []*rule.Rule) *rule.Rule {
+		var sameCorpus *rule.Rule
+		for _, c := range cands {
+			if c == from {
+				continue
+			}
+			if c.Source.Corpus == from.Source.Corpus && c.Source.Path == from.Source.Path {
+				return c
+			}
+			if sameCorpus == nil && c.Source.Corpus == from.Source.Corpus {
+				sameCorpus = c
+			}
+		}
+		if sameCorpus != nil {
+			return sameCorpus
+		}
+		for _, c := range cands {
+			if c != from {
+				return c
+			}
+		}
+		return nil
+	}
+	for _, r := range rules {
+		for i := range r.Links {
+			l := &r.Links[i]
+			ref := strings.ToLower(strings.TrimSpace(l.Ref))
+			target := pick(r, byID[ref])
+			if target == nil {
+				target = pick(r, byName[ref])
+			}
+			if target == nil {
+				target = pick(r, byTitle[ref])
+			}
+			if target == nil {
+				r.Notes = append(r.Notes, rule.Note{Stage: -1, Message: fmt.Sprintf("referenced rule %q is not in the catalog", l.Ref)})
+				continue
+			}
+			l.ID, l.Title = target.ID, target.Title
+			if r.Class == rule.ClassCorrelation {
+				for _, e := range target.Events {
+					if !hasEvent(r.Events, e) {
+						r.Events = append(r.Events, e)
+					}
+				}
+			}
+		}
+	}
+}
+
+func hasEvent(events []rule.Event, e rule.Event) bool {
+	for _, x := range events {
+		if x.Provider == e.Provider && x.Event == e.Event {
+			return true
+		}
+	}
+	return false
+}
