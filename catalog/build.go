@@ -66,6 +66,9 @@ func Load(ctx context.Context, opts Options, rep *Report) ([]*rule.Rule, error) 
 			return nil, err
 		}
 		srcs = append(srcs, src)
+		if src.Warning != "" {
+			rep.Warnings = append(rep.Warnings, src.Warning)
+		}
 		fs, err := src.Files()
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
@@ -92,7 +95,7 @@ func Load(ctx context.Context, opts Options, rep *Report) ([]*rule.Rule, error) 
 		}
 		for _, r := range res.rules {
 			r.Source.Corpus = src.Name
-			r.Source.Repo = src.Repo
+			r.Source.Repo = src.RepoFor(j.file.Rel)
 			r.Source.Path = j.file.Rel
 			r.Source.Commit = src.CommitFor(j.file.Rel)
 			r.Source.URL = src.URL(j.file.Rel, r.Source.Line)
@@ -236,10 +239,13 @@ func write(opts Options, rules []*rule.Rule, rep *Report, start time.Time) error
 	if err != nil {
 		return err
 	}
-	if err := w.SetMeta("report", string(js)); err != nil {
+	if err := w.SetMeta(store.MetaReport, string(js)); err != nil {
 		return err
 	}
-	if err := w.SetMeta("built", time.Now().UTC().Format(time.RFC3339)); err != nil {
+	if err := w.SetMeta(store.MetaBuilt, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	if err := w.SetMeta(store.MetaSources, string(sourcesJSON(rep, rules))); err != nil {
 		return err
 	}
 	if err := w.Commit(); err != nil {
@@ -247,4 +253,42 @@ func write(opts Options, rules []*rule.Rule, rep *Report, start time.Time) error
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return nil
+}
+
+// addMatrix stores the ATT&CK matrix the coverage pages draw: tactics in matrix order and every
+// current technique with its tactics.
+func addMatrix(w *store.Writer, m *attack.Matrix) error {
+	seen := map[string]bool{}
+	for i, t := range m.Tactics() {
+		if err := w.AddTactic(store.Tactic{ID: t.ID, Name: t.Name, Order: i}); err != nil {
+			return err
+		}
+		for _, tech := range t.Techniques {
+			if seen[tech.ID] {
+				continue
+			}
+			seen[tech.ID] = true
+			if err := w.AddTechnique(store.Technique{ID: tech.ID, Name: tech.FullName, Parent: tech.ParentID, Tactics: tech.Tactics}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sourcesJSON(rep *Report, rules []*rule.Rule) []byte {
+	perCorpus := map[string]int{}
+	for _, r := range rules {
+		perCorpus[r.Source.Corpus]++
+	}
+	var out []store.SourceInfo
+	for _, s := range rep.Sources {
+		info := store.SourceInfo{Name: s.Name, Repo: s.Repo, Commit: s.Commit, Rules: perCorpus[s.Name]}
+		if s.Repo != "" {
+			info.URL = "https://" + s.Repo
+		}
+		out = append(out, info)
+	}
+	js, _ := json.Marshal(out)
+	return js
 }
