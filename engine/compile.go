@@ -1,0 +1,585 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/ruleatlas/ruleatlas/rule"
+)
+
+// Program is a rule compiled for evaluation: matchers built once, references and quantifiers
+// resolved, an expression tree evaluated with short-circuit.
+type Program struct {
+	Rule  *rule.Rule
+	Level string // the rule's severity, lower-cased ("informational" when absent)
+
+	root   *node
+	stages []compiledStage // the rule's selection stages, for Explain
+	fields []field         // fields the program reads, by local index
+	// slots maps a local field index to the global slots of its paths, set by a Set.
+	slots [][]int
+	// keyword: the program searches all string values of an event.
+	keyword bool
+	// windows: fields resolve the Sigma way in Windows event log JSON.
+	windows bool
+	// corr is set for a correlation rule, which has no per-event logic of its own.
+	corr *rule.Aggregate
+	// generate: a base rule of a correlation still reports its own matches.
+	generate bool
+}
+
+// field is a field a program reads, with the JSON paths where it may be found.
+type field struct {
+	name  string
+	paths [][]string
+}
+
+type compiledStage struct {
+	name  string
+	node  *node
+	preds []*pred // in source order
+}
+
+// nodeOp is the operator of a compiled expression node.
+type nodeOp uint8
+
+const (
+	opAnd nodeOp = iota
+	opOr
+	opNot
+	opPred
+	opAtLeast // at least count of kids: "N of" with N > 1
+	opConst
+)
+
+type node struct {
+	op    nodeOp
+	kids  []*node
+	pred  *pred
+	count int
+	val   bool // opConst
+}
+
+// pred is a compiled predicate.
+type pred struct {
+	src     *rule.Predicate
+	field   int // local field index; -1 for keywords
+	kind    rule.Kind
+	negated bool
+	all     bool
+	want    bool        // exists: the field must be present (true) or absent (false)
+	groups  [][]matcher // one group per rule value: the variants any of which may match
+	refs    []int       // fieldref: local field indexes to compare with
+	fold    bool
+}
+
+// Compile compiles a rule. Rules it cannot evaluate (opaque logic, placeholders without
+// values, an unsupported modifier) give an error saying why.
+func Compile(r *rule.Rule) (*Program, error) {
+	p := &Program{Rule: r, Level: level(r.Severity)}
+	if p.windows = isWindows(r.LogSource); p.windows {
+		return compileWindows(p, r)
+	}
+	return compileRule(p, r, nil)
+}
+
+func level(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "informational"
+	}
+	return s
+}
+
+// compileRule compiles the rule's condition with fields renamed by rename (nil: as written).
+func compileRule(p *Program, r *rule.Rule, rename map[string]string) (*Program, error) {
+	c := compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: map[string]int{}, rename: rename}
+	var conds []*rule.Stage
+	for i := range r.Stages {
+		s := &r.Stages[i]
+		c.byName[s.Name] = s
+		switch s.Kind {
+		case rule.StageCondition:
+			conds = append(conds, s)
+		case rule.StageAggregate:
+			if s.Aggregate != nil && len(s.Aggregate.Rules) > 0 {
+				p.corr = s.Aggregate
+			}
+		case rule.StageOpaque:
+			return nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
+		}
+	}
+	if p.corr != nil && len(conds) == 0 {
+		return p, nil
+	}
+	if len(conds) == 0 {
+		return nil, errors.New("no condition to evaluate")
+	}
+	var roots []*node
+	for _, s := range conds {
+		n, err := c.expr(s.Expr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		roots = append(roots, n)
+	}
+	// Sigma spec, "Condition": several conditions in a list are alternatives.
+	p.root = roots[0]
+	if len(roots) > 1 {
+		p.root = &node{op: opOr, kids: roots}
+	}
+	for i := range r.Stages {
+		s := &r.Stages[i]
+		if s.Kind == rule.StageSelection || s.Kind == rule.StageFilter {
+			n, err := c.stage(s.Name)
+			if err != nil {
+				return nil, err
+			}
+			p.stages = append(p.stages, compiledStage{name: s.Name, node: n, preds: c.stagePreds[s.Name]})
+		}
+	}
+	return p, nil
+}
+
+type compiler struct {
+	p          *Program
+	byName     map[string]*rule.Stage
+	done       map[string]*node
+	visiting   map[string]bool
+	fieldIdx   map[string]int
+	rename     map[string]string
+	stagePreds map[string][]*pred
+	cur        string // stage being compiled
+}
+
+func (c *compiler) stage(name string) (*node, error) {
+	if n := c.done[name]; n != nil {
+		return n, nil
+	}
+	s := c.byName[name]
+	if s == nil {
+		return nil, fmt.Errorf("condition refers to %q, which is not a search identifier of the rule", name)
+	}
+	if c.visiting == nil {
+		c.visiting = map[string]bool{}
+	}
+	if c.visiting[name] {
+		return nil, fmt.Errorf("stage %q refers to itself", name)
+	}
+	if s.Kind == rule.StageOpaque {
+		return nil, fmt.Errorf("stage %q is opaque: %s", name, s.Reason)
+	}
+	c.visiting[name] = true
+	prev := c.cur
+	c.cur = name
+	n, err := c.expr(s.Expr)
+	c.cur = prev
+	c.visiting[name] = false
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	c.done[name] = n
+	return n, nil
+}
+
+func (c *compiler) expr(e *rule.Expr) (*node, error) {
+	if e == nil {
+		return nil, errors.New("empty expression")
+	}
+	switch e.Op {
+	case rule.OpAnd, rule.OpOr, rule.OpNot:
+		op := map[rule.Op]nodeOp{rule.OpAnd: opAnd, rule.OpOr: opOr, rule.OpNot: opNot}[e.Op]
+		n := &node{op: op}
+		for _, a := range e.Args {
+			k, err := c.expr(a)
+			if err != nil {
+				return nil, err
+			}
+			n.kids = append(n.kids, k)
+		}
+		if op == opNot && len(n.kids) != 1 {
+			return nil, fmt.Errorf("not with %d operands", len(n.kids))
+		}
+		return n, nil
+	case rule.OpRef:
+		return c.stage(e.Ref)
+	case rule.OpQuantifier:
+		// Sigma spec, "Condition": "1 of" is a logical OR and "all of" a logical AND over the
+		// search identifiers the pattern matches; "them" is every identifier not starting
+		// with an underscore. Resolved here, once.
+		refs := e.Refs
+		if len(refs) == 0 {
+			refs = c.resolvePattern(e.Pattern)
+		}
+		if len(refs) == 0 {
+			return nil, fmt.Errorf("%q matches no search identifier", e.Pattern)
+		}
+		n := &node{op: opOr}
+		switch {
+		case e.All:
+			n.op = opAnd
+		case e.Count > 1:
+			n.op, n.count = opAtLeast, e.Count
+		}
+		for _, name := range refs {
+			k, err := c.stage(name)
+			if err != nil {
+				return nil, err
+			}
+			n.kids = append(n.kids, k)
+		}
+		return n, nil
+	case rule.OpPredicate:
+		if e.Predicate == nil {
+			return nil, errors.New("predicate node without predicate")
+		}
+		pr, err := c.pred(e.Predicate)
+		if err != nil {
+			return nil, err
+		}
+		if c.stagePreds == nil {
+			c.stagePreds = map[string][]*pred{}
+		}
+		c.stagePreds[c.cur] = append(c.stagePreds[c.cur], pr)
+		return &node{op: opPred, pred: pr}, nil
+	case rule.OpOpaque:
+		return nil, fmt.Errorf("cannot evaluate %q: %s", e.Text, e.Reason)
+	}
+	return nil, fmt.Errorf("unknown expression operator %q", e.Op)
+}
+
+func (c *compiler) resolvePattern(pattern string) []string {
+	var out []string
+	for _, s := range c.p.Rule.Stages {
+		if s.Kind != rule.StageSelection && s.Kind != rule.StageFilter {
+			continue
+		}
+		if pattern == "them" {
+			if !strings.HasPrefix(s.Name, "_") {
+				out = append(out, s.Name)
+			}
+			continue
+		}
+		if ok, _ := path.Match(pattern, s.Name); ok {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// fieldIndex returns the local index of a field, adding it.
+func (c *compiler) fieldIndex(name string) int {
+	if c.rename != nil {
+		if to, ok := c.rename[name]; ok {
+			name = to
+		}
+	}
+	if i, ok := c.fieldIdx[name]; ok {
+		return i
+	}
+	i := len(c.p.fields)
+	c.fieldIdx[name] = i
+	c.p.fields = append(c.p.fields, field{name: name, paths: fieldPaths(name, c.p.windows)})
+	return i
+}
+
+func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
+	f := rp.Flags
+	if f.Placeholder {
+		return nil, fmt.Errorf("field %s: placeholder values %v need expanding (Sigma expand) and none were given", rp.Field, rp.Values)
+	}
+	if f.TimePart != "" {
+		return nil, fmt.Errorf("field %s: time part %q is not supported", rp.Field, f.TimePart)
+	}
+	p := &pred{src: rp, kind: rp.Kind, negated: f.Negated, all: f.All, field: -1, fold: !f.Cased}
+	if rp.Kind == rule.KindKeyword || rp.Field == "" {
+		p.kind = rule.KindKeyword
+		c.p.keyword = true
+	} else {
+		p.field = c.fieldIndex(rp.Field)
+	}
+	switch p.kind {
+	case rule.KindExists:
+		// `exists: false` may come as a negated predicate or as the value false.
+		p.want = true
+		if len(rp.Values) == 1 && strings.EqualFold(rp.Values[0], "false") {
+			p.want = false
+		}
+		if p.negated {
+			p.want, p.negated = !p.want, false
+		}
+		return p, nil
+	case rule.KindNull:
+		return p, nil
+	case rule.KindFieldRef:
+		for _, v := range rp.Values {
+			p.refs = append(p.refs, c.fieldIndex(v))
+		}
+		return p, nil
+	}
+	if len(rp.Values) == 0 {
+		return nil, fmt.Errorf("field %s: %s without values", rp.Field, rp.Kind)
+	}
+	for _, v := range rp.Values {
+		g, err := matchers(p.kind, v, f)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", rp.Field, err)
+		}
+		p.groups = append(p.groups, g)
+	}
+	return p, nil
+}
+
+// matchers builds the matchers of one rule value: one per variant its encodings produce.
+func matchers(kind rule.Kind, v string, f rule.Flags) ([]matcher, error) {
+	fold := !f.Cased
+	switch kind {
+	case rule.KindRe:
+		// Sigma spec, appendix "Modifiers": re is case-sensitive; the i, m and s
+		// sub-modifiers make it case-insensitive, multi-line, and let `.` match newlines.
+		flags := ""
+		for _, r := range f.ReFlags {
+			if strings.ContainsRune("ims", r) && !strings.ContainsRune(flags, r) {
+				flags += string(r)
+			}
+		}
+		src := v
+		if flags != "" {
+			src = "(?" + flags + ")" + v
+		}
+		re, err := regexp.Compile(src)
+		if err != nil {
+			return nil, fmt.Errorf("regular expression %q: %w", v, err)
+		}
+		return []matcher{{op: mRe, re: re}}, nil
+	case rule.KindCIDR:
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("cidr %q: %w", v, err)
+		}
+		return []matcher{{op: mCIDR, cidr: pfx.Masked()}}, nil
+	case rule.KindLt, rule.KindLte, rule.KindGt, rule.KindGte:
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s needs a number, found %q", kind, v)
+		}
+		op := map[rule.Kind]mop{rule.KindLt: mLt, rule.KindLte: mLte, rule.KindGt: mGt, rule.KindGte: mGte}[kind]
+		return []matcher{{op: op, num: n}}, nil
+	case rule.KindEq, rule.KindContains, rule.KindStartsWith, rule.KindEndsWith, rule.KindKeyword, rule.KindTerm:
+	default:
+		return nil, fmt.Errorf("cannot evaluate predicate kind %q", kind)
+	}
+	vs, err := encode(variant{s: v, glob: f.Wildcard}, f.Encodings)
+	if err != nil {
+		return nil, err
+	}
+	var out []matcher
+	for _, x := range vs {
+		var toks []globTok
+		if x.glob {
+			toks = parseGlob(x.s)
+		} else {
+			toks = literalToks([]byte(x.s))
+		}
+		star := globTok{kind: '*'}
+		switch kind {
+		case rule.KindContains, rule.KindKeyword, rule.KindTerm:
+			// Sigma spec, appendix "Modifiers": contains puts wildcards around the value;
+			// keywords search the value anywhere in the event.
+			toks = append(append([]globTok{star}, toks...), star)
+		case rule.KindStartsWith:
+			toks = append(toks, star)
+		case rule.KindEndsWith:
+			toks = append([]globTok{star}, toks...)
+		}
+		out = append(out, globMatcher(collapseStars(toks), fold))
+	}
+	return out, nil
+}
+
+func collapseStars(toks []globTok) []globTok {
+	out := toks[:0:0]
+	for _, t := range toks {
+		if t.kind == '*' && len(out) > 0 && out[len(out)-1].kind == '*' {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// fieldPaths returns the JSON paths where a rule's field is found: its dotted path, and for
+// Windows event log JSON the places evtx exports put System and EventData fields.
+func fieldPaths(name string, windows bool) [][]string {
+	dotted := strings.Split(name, ".")
+	if !windows {
+		return [][]string{dotted}
+	}
+	return windowsPaths(name)
+}
+
+// eval evaluates a node with short-circuit.
+func (p *Program) eval(n *node, e *Event) bool {
+	switch n.op {
+	case opPred:
+		return p.evalPred(n.pred, e)
+	case opAnd:
+		for _, k := range n.kids {
+			if !p.eval(k, e) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, k := range n.kids {
+			if p.eval(k, e) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !p.eval(n.kids[0], e)
+	case opAtLeast:
+		c := 0
+		for i, k := range n.kids {
+			if p.eval(k, e) {
+				c++
+				if c >= n.count {
+					return true
+				}
+			}
+			if c+len(n.kids)-i-1 < n.count {
+				return false
+			}
+		}
+		return false
+	case opConst:
+		return n.val
+	}
+	return false
+}
+
+// Match reports whether the event satisfies the program's condition.
+func (p *Program) Match(e *Event) bool {
+	if p.root == nil {
+		return false
+	}
+	return p.eval(p.root, e)
+}
+
+func (p *Program) evalPred(pr *pred, e *Event) bool {
+	if pr.kind == rule.KindKeyword {
+		vals := e.strings()
+		return pr.matchGroups(e, vals, nil) != pr.negated
+	}
+	slots := p.slots[pr.field]
+	present, null := false, false
+	for _, s := range slots {
+		vs := e.values(s)
+		if len(vs) > 0 {
+			present = true
+			for i := range vs {
+				if vs[i].kind == kNull {
+					null = true
+				}
+			}
+		}
+	}
+	switch pr.kind {
+	case rule.KindExists:
+		return present == pr.want
+	case rule.KindNull:
+		// Sigma spec, "Null": a field with the value null matches when it is absent or null.
+		return (!present || null) != pr.negated
+	}
+	if !present {
+		// A missing field fails every comparison, negated ones included.
+		return false
+	}
+	if pr.kind == rule.KindFieldRef {
+		return p.fieldRef(pr, e) != pr.negated
+	}
+	return pr.matchGroups(e, nil, slots) != pr.negated
+}
+
+// matchGroups tests the values (or the values of the slots): any group matching, or every
+// group with `all`.
+func (pr *pred) matchGroups(e *Event, vals []value, slots []int) bool {
+	for gi := range pr.groups {
+		ok := pr.groupMatches(e, pr.groups[gi], vals, slots)
+		if ok && !pr.all {
+			return true
+		}
+		if !ok && pr.all {
+			return false
+		}
+	}
+	return pr.all
+}
+
+func (pr *pred) groupMatches(e *Event, g []matcher, vals []value, slots []int) bool {
+	if slots == nil {
+		for i := range vals {
+			for mi := range g {
+				if g[mi].match(e, &vals[i]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, s := range slots {
+		vs := e.values(s)
+		for i := range vs {
+			for mi := range g {
+				if g[mi].match(e, &vs[i]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// fieldRef compares the field with the referenced fields: Sigma spec, appendix "Modifiers",
+// fieldref "matches if the value of the field equals the value of the referenced field".
+func (p *Program) fieldRef(pr *pred, e *Event) bool {
+	match := func(ref int) bool {
+		for _, s := range p.slots[pr.field] {
+			for i, a := range e.values(s) {
+				_ = a
+				va := &e.values(s)[i]
+				for _, rs := range p.slots[ref] {
+					for j := range e.values(rs) {
+						vb := &e.values(rs)[j]
+						var x, y []byte
+						if pr.fold {
+							x, y = e.lower(va), e.lower(vb)
+						} else {
+							x, y = e.text(va), e.text(vb)
+						}
+						if string(x) == string(y) {
+							return true
+						}
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, ref := range pr.refs {
+		ok := match(ref)
+		if ok && !pr.all {
+			return true
+		}
+		if !ok && pr.all {
+			return false
+		}
+	}
+	return pr.all
+}

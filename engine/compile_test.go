@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/ruleatlas/ruleatlas/rule"
+)
+
+// sel builds a one-selection Sigma-shaped rule: condition "selection" over the predicates.
+func sel(preds ...rule.Predicate) *rule.Rule {
+	and := &rule.Expr{Op: rule.OpAnd}
+	for i := range preds {
+		and.Args = append(and.Args, &rule.Expr{Op: rule.OpPredicate, Predicate: &preds[i]})
+	}
+	return &rule.Rule{Title: "t", Stages: []rule.Stage{
+		{Index: 0, Name: "condition", Kind: rule.StageCondition, Expr: &rule.Expr{Op: rule.OpRef, Ref: "selection"}},
+		{Index: 1, Name: "selection", Kind: rule.StageSelection, Expr: and},
+	}}
+}
+
+func matchOne(t *testing.T, r *rule.Rule, event string) bool {
+	t.Helper()
+	p, err := Compile(r)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	s := NewSet([]*Program{p})
+	var e Event
+	e.reset([]byte(event), s.nslots)
+	if err := s.scan(&e); err != nil {
+		t.Fatalf("scan %s: %v", event, err)
+	}
+	return len(s.Match(&e, nil)) == 1
+}
+
+func TestPredicates(t *testing.T) {
+	P := func(field string, kind rule.Kind, f rule.Flags, vals ...string) rule.Predicate {
+		return rule.Predicate{Field: field, Kind: kind, Values: vals, Flags: f}
+	}
+	wc := rule.Flags{Wildcard: true}
+	tests := []struct {
+		name  string
+		p     rule.Predicate
+		event string
+		want  bool
+	}{
+		{"eq folds case", P("eventName", rule.KindEq, rule.Flags{}, "CreateUser"), `{"eventName":"createuser"}`, true},
+		{"eq cased", P("eventName", rule.KindEq, rule.Flags{Cased: true}, "CreateUser"), `{"eventName":"createuser"}`, false},
+		{"eq other", P("eventName", rule.KindEq, rule.Flags{}, "CreateUser"), `{"eventName":"CreateUsers"}`, false},
+		{"nested", P("a.b.c", rule.KindEq, rule.Flags{}, "x"), `{"a":{"z":[1,{"q":2}],"b":{"c":"X"}}}`, true},
+		{"through array", P("a.b", rule.KindEq, rule.Flags{}, "x"), `{"a":[{"b":"y"},{"b":"x"}]}`, true},
+		{"list value", P("a", rule.KindEq, rule.Flags{}, "x"), `{"a":["y","x"]}`, true},
+		{"escaped", P("a", rule.KindEq, rule.Flags{}, `C:\Windows "x"`), `{"a":"C:\\Windows \"x\""}`, true},
+		{"unicode escape", P("a", rule.KindEq, rule.Flags{}, "é"), `{"a":"\u00c9"}`, true},
+		{"glob", P("a", rule.KindEq, wc, "ab*d?f"), `{"a":"ABxxdzF"}`, true},
+		{"glob no", P("a", rule.KindEq, wc, "ab*d?f"), `{"a":"ABxxdF"}`, false},
+		{"escaped star", P("a", rule.KindEq, wc, `a\*b`), `{"a":"a*b"}`, true},
+		{"escaped star literal", P("a", rule.KindEq, wc, `a\*b`), `{"a":"axxb"}`, false},
+		{"contains", P("a", rule.KindContains, rule.Flags{}, "MID"), `{"a":"xxmidxx"}`, true},
+		{"startswith", P("a", rule.KindStartsWith, rule.Flags{}, "ab"), `{"a":"abc"}`, true},
+		{"endswith", P("a", rule.KindEndsWith, rule.Flags{}, "ab"), `{"a":"abc"}`, false},
+		{"number eq", P("n", rule.KindEq, rule.Flags{Numeric: true}, "4688"), `{"n":4688}`, true},
+		{"numeric string", P("n", rule.KindEq, rule.Flags{Numeric: true}, "4688"), `{"n":"4688"}`, true},
+		{"gt", P("n", rule.KindGt, rule.Flags{}, "10"), `{"n":11}`, true},
+		{"gt no", P("n", rule.KindGt, rule.Flags{}, "10"), `{"n":"10"}`, false},
+		{"bool", P("b", rule.KindEq, rule.Flags{}, "true"), `{"b":true}`, true},
+		{"null absent", P("x", rule.KindNull, rule.Flags{}), `{"b":true}`, true},
+		{"null null", P("x", rule.KindNull, rule.Flags{}), `{"x":null}`, true},
+		{"null present", P("x", rule.KindNull, rule.Flags{}), `{"x":""}`, false},
+		{"exists", P("x", rule.KindExists, rule.Flags{}, "true"), `{"x":""}`, true},
+		{"exists false", P("x", rule.KindExists, rule.Flags{Negated: true}), `{"y":""}`, true},
+		{"missing fails negated", P("x", rule.KindEq, rule.Flags{Negated: true}, "a"), `{"y":""}`, false},
+		{"re cased", P("a", rule.KindRe, rule.Flags{}, "^Ab+$"), `{"a":"abb"}`, false},
+		{"re i", P("a", rule.KindRe, rule.Flags{ReFlags: "i"}, "^Ab+$"), `{"a":"abb"}`, true},
+		{"cidr", P("ip", rule.KindCIDR, rule.Flags{}, "10.0.0.0/8"), `{"ip":"10.2.3.4"}`, true},
+		{"cidr no", P("ip", rule.KindCIDR, rule.Flags{}, "10.0.0.0/8"), `{"ip":"11.2.3.4"}`, false},
+		{"object contains", P("rp", rule.KindContains, rule.Flags{}, `"s3:GetObject"`), `{"rp":{"p":["s3:GetObject"]}}`, true},
+		{"all", P("a", rule.KindContains, rule.Flags{All: true}, "x", "y"), `{"a":"xy"}`, true},
+		{"all no", P("a", rule.KindContains, rule.Flags{All: true}, "x", "y"), `{"a":"xx"}`, false},
+		{"base64offset", P("a", rule.KindContains, rule.Flags{Encodings: []string{"base64offset"}}, "http"), `{"a":"eHhodHRw"}`, true},
+		{"windash", P("a", rule.KindContains, rule.Flags{Encodings: []string{"windash"}}, " -enc "), `{"a":"ps /enc x"}`, true},
+		{"keyword", P("", rule.KindKeyword, rule.Flags{}, "evil"), `{"a":{"b":["x","an EVIL one"]}}`, true},
+		{"keyword not key", P("", rule.KindKeyword, rule.Flags{}, "evil"), `{"evil":"x"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := matchOne(t, sel(tt.p), tt.event); got != tt.want {
+				t.Errorf("%+v on %s = %v, want %v", tt.p, tt.event, got, tt.want)
+			}
+		})
+	}
+}

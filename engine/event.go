@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Event is one log event being evaluated: its raw JSON bytes and the values of the fields the
+// loaded rules reference. Text is decoded lazily and only for the fields a rule looks at.
+type Event struct {
+	File   string // file the event came from ("-" for stdin)
+	Record int64  // 0-based index of the event within its file
+	Raw    []byte // the event's JSON text
+
+	sc    scanner
+	arena []byte // decoded and lower-cased texts
+	all   []value
+	allOK bool // all holds every string value of the event (for keyword search)
+}
+
+// reset prepares the event for new bytes.
+func (e *Event) reset(raw []byte, nslots int) {
+	e.Raw = raw
+	e.sc.data = raw
+	e.sc.reset(nslots)
+	e.arena = e.arena[:0]
+	e.all = e.all[:0]
+	e.allOK = false
+}
+
+// values returns the values of a field slot.
+func (e *Event) values(slot int) []value {
+	if slot < 0 || slot >= len(e.sc.vals) {
+		return nil
+	}
+	return e.sc.vals[slot]
+}
+
+// text returns the value's text: decoded content for strings, JSON text for anything else.
+func (e *Event) text(v *value) []byte {
+	if !v.esc {
+		return e.Raw[v.start:v.end]
+	}
+	if v.dec == 0 {
+		start := len(e.arena)
+		e.arena, _ = appendUnescaped(e.arena, e.Raw[v.start:v.end])
+		v.dec, v.decE = int32(start+1), int32(len(e.arena))
+	}
+	return e.arena[v.dec-1 : v.decE]
+}
+
+// lower returns the value's text lower-cased, computed once per value.
+func (e *Event) lower(v *value) []byte {
+	if v.lo == 0 {
+		t := e.text(v)
+		if !hasUpper(t) {
+			return t
+		}
+		start := len(e.arena)
+		e.arena = appendLower(e.arena, t)
+		v.lo, v.loEnd = int32(start+1), int32(len(e.arena))
+	}
+	return e.arena[v.lo-1 : v.loEnd]
+}
+
+// hasUpper reports whether b may change when lower-cased.
+func hasUpper(b []byte) bool {
+	for _, c := range b {
+		if (c >= 'A' && c <= 'Z') || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// appendLower appends b lower-cased: ASCII by table, other runes by Unicode simple folding to
+// lower case, as strings.ToLower does for rule values.
+func appendLower(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		dst = utf8.AppendRune(dst, toLowerRune(r))
+		i += n
+	}
+	return dst
+}
+
+// number returns the value as a number when it is a JSON number or a numeric string.
+func (e *Event) number(v *value) (float64, bool) {
+	switch v.kind {
+	case kNumber, kString:
+		t := e.text(v)
+		if len(t) == 0 {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(string(t), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// strings returns every string value of the event, at any depth, for keyword search.
+func (e *Event) strings() []value {
+	if !e.allOK {
+		e.allOK = true
+		e.all = collectStrings(e.Raw, e.all[:0])
+	}
+	return e.all
+}
+
+// collectStrings appends every string value (not keys) of a JSON document.
+func collectStrings(d []byte, out []value) []value {
+	var stack []byte // 'o' object, 'a' array
+	key := false     // the next string is an object key
+	for i := 0; i < len(d); i++ {
+		switch d[i] {
+		case '"':
+			end, esc, err := skipString(d, i)
+			if err != nil {
+				return out
+			}
+			if !key {
+				out = append(out, value{kind: kString, esc: esc, start: int32(i + 1), end: int32(end - 1)})
+			}
+			key = false
+			i = end - 1
+		case '{':
+			stack = append(stack, 'o')
+			key = true
+		case '[':
+			stack = append(stack, 'a')
+			key = false
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			key = false
+		case ':':
+			key = false
+		case ',':
+			key = len(stack) > 0 && stack[len(stack)-1] == 'o'
+		}
+	}
+	return out
+}
+
+// toLowerRune lower-cases one rune.
+func toLowerRune(r rune) rune { return unicode.ToLower(r) }

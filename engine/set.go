@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Set is the programs of a hunt with what they share: the trie of field paths they read (one
+// slot per path) and an index over their discriminating equality predicates (eventName and
+// eventSource for CloudTrail, EventID and Channel for Windows), so that an event is only
+// tested against the programs that can match it.
+type Set struct {
+	Programs []*Program
+
+	root    *pathNode
+	nslots  int
+	keyword bool // some program searches all string values
+
+	levels []indexLevel
+	always []int // programs no index level constrains
+}
+
+// indexLevel maps the lower-cased values of one field to the programs requiring one of them.
+type indexLevel struct {
+	name  string
+	slots []int
+	byVal map[string][]int
+}
+
+// NewSet builds a set from compiled programs. Correlation programs are kept (Run evaluates them
+// over base rule matches) but never tested against events directly.
+func NewSet(progs []*Program) *Set {
+	s := &Set{Programs: progs, root: newPathNode()}
+	bySlot := map[string]int{}
+	for _, p := range progs {
+		p.slots = make([][]int, len(p.fields))
+		for i, f := range p.fields {
+			for _, path := range f.paths {
+				key := strings.Join(path, "\x00")
+				slot, ok := bySlot[key]
+				if !ok {
+					slot = s.nslots
+					s.nslots++
+					bySlot[key] = slot
+					s.root.add(path).slot = slot
+				}
+				p.slots[i] = append(p.slots[i], slot)
+			}
+		}
+		if p.keyword {
+			s.keyword = true
+		}
+	}
+	s.buildIndex()
+	return s
+}
+
+// buildIndex picks, greedily, the fields whose equality values constrain the most remaining
+// programs, up to three levels.
+func (s *Set) buildIndex() {
+	type fieldKey struct {
+		name  string
+		slots string
+	}
+	cons := make([]map[fieldKey]map[string]bool, len(s.Programs))
+	slotsOf := map[fieldKey][]int{}
+	remaining := map[int]bool{}
+	for i, p := range s.Programs {
+		if p.root == nil {
+			continue
+		}
+		remaining[i] = true
+		c := p.constraints(p.root)
+		if len(c) == 0 {
+			continue
+		}
+		m := map[fieldKey]map[string]bool{}
+		for f, vals := range c {
+			k := fieldKey{p.fields[f].name, slotsKey(p.slots[f])}
+			slotsOf[k] = p.slots[f]
+			m[k] = vals
+		}
+		cons[i] = m
+	}
+	for level := 0; level < 3 && len(remaining) > 0; level++ {
+		count := map[fieldKey]int{}
+		for i := range remaining {
+			for k := range cons[i] {
+				count[k]++
+			}
+		}
+		var best fieldKey
+		bestN := 0
+		for k, n := range count {
+			if n > bestN || (n == bestN && k.name < best.name) {
+				best, bestN = k, n
+			}
+		}
+		if bestN < 2 {
+			break
+		}
+		l := indexLevel{name: best.name, slots: slotsOf[best], byVal: map[string][]int{}}
+		for i := range remaining {
+			vals, ok := cons[i][best]
+			if !ok {
+				continue
+			}
+			for v := range vals {
+				l.byVal[v] = append(l.byVal[v], i)
+			}
+			delete(remaining, i)
+		}
+		for v := range l.byVal {
+			sort.Ints(l.byVal[v])
+		}
+		s.levels = append(s.levels, l)
+	}
+	for i := range remaining {
+		s.always = append(s.always, i)
+	}
+	sort.Ints(s.always)
+}
+
+func slotsKey(slots []int) string { return fmt.Sprint(slots) }
+
+// constraints returns, per local field, the lower-cased values one of which the field must
+// equal for the node to hold; fields with no such requirement are absent.
+func (p *Program) constraints(n *node) map[int]map[string]bool {
+	switch n.op {
+	case opPred:
+		pr := n.pred
+		if pr.kind != "eq" || pr.negated || pr.field < 0 || len(pr.groups) == 0 {
+			return nil
+		}
+		vals := map[string]bool{}
+		for _, g := range pr.groups {
+			for _, m := range g {
+				if m.op != mEq || m.isNum {
+					return nil
+				}
+				vals[strings.ToLower(string(m.lit))] = true
+			}
+		}
+		return map[int]map[string]bool{pr.field: vals}
+	case opAnd:
+		out := map[int]map[string]bool{}
+		for _, k := range n.kids {
+			for f, vals := range p.constraints(k) {
+				if prev, ok := out[f]; ok {
+					inter := map[string]bool{}
+					for v := range vals {
+						if prev[v] {
+							inter[v] = true
+						}
+					}
+					vals = inter
+				}
+				out[f] = vals
+			}
+		}
+		return out
+	case opOr, opAtLeast:
+		var out map[int]map[string]bool
+		for i, k := range n.kids {
+			c := p.constraints(k)
+			if i == 0 {
+				out = c
+				continue
+			}
+			merged := map[int]map[string]bool{}
+			for f, vals := range out {
+				if other, ok := c[f]; ok {
+					u := map[string]bool{}
+					for v := range vals {
+						u[v] = true
+					}
+					for v := range other {
+						u[v] = true
+					}
+					merged[f] = u
+				}
+			}
+			out = merged
+		}
+		return out
+	}
+	return nil
+}
+
+// candidates appends to dst the indexes of the programs the event may match, in load order.
+func (s *Set) candidates(e *Event, dst []int) []int {
+	start := len(dst)
+	for li := range s.levels {
+		l := &s.levels[li]
+		for _, slot := range l.slots {
+			vs := e.values(slot)
+			for i := range vs {
+				if vs[i].kind != kString && vs[i].kind != kNumber {
+					continue
+				}
+				dst = append(dst, l.byVal[string(e.lower(&vs[i]))]...)
+			}
+		}
+	}
+	dst = append(dst, s.always...)
+	c := dst[start:]
+	slices.Sort(c)
+	c = slices.Compact(c)
+	return dst[:start+len(c)]
+}
+
+// scan fills the event's field values from its bytes.
+func (s *Set) scan(e *Event) error {
+	e.sc.reset(s.nslots)
+	end, err := e.sc.value(0, s.root)
+	if err != nil {
+		return err
+	}
+	if skipWS(e.Raw, end) != len(e.Raw) {
+		return synErr(end, "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// Match appends to dst the indexes of the programs matching the event, in load order.
+func (s *Set) Match(e *Event, dst []int) []int {
+	start := len(dst)
+	dst = s.candidates(e, dst)
+	out := dst[:start]
+	for _, i := range dst[start:] {
+		p := s.Programs[i]
+		if p.corr == nil && p.Match(e) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
