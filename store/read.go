@@ -27,6 +27,9 @@ type Store struct {
 	statsOnce  sync.Once
 	stats      *Stats
 	statsErr   error
+	indexOnce  sync.Once
+	idx        *facetIndex
+	idxErr     error
 	matrixOnce sync.Once
 	matrix     []MatrixTactic
 	matrixErr  error
@@ -535,4 +538,17 @@ func (s *Store) EventTitle(provider, event string) (string, error) {
 		return "", fmt.Errorf("store: event %s/%s: %w", provider, event, err)
 	}
 	return title, nil
+}
+
+// Warm loads what the first requests would otherwise wait for: the search index, the
+// statistics and the matrix. A server calls it before switching to a new catalog.
+func (s *Store) Warm() error {
+	if _, err := s.index(); err != nil {
+		return err
+	}
+	if _, err := s.Stats(); err != nil {
+		return err
+	}
+	_, err := s.Matrix()
+	return err
 }

@@ -108,80 +108,46 @@ const maxFacetValues = 40
 
 const summaryCols = `r.id, r.platform, r.language, r.class, r.title, r.status, r.severity, r.product, r.service, r.category, r.corpus, r.path, r.excerpt`
 
-type cond struct {
-	facet string
-	sql   string
-	args  []any
-}
-
 // Search runs a query.
 func (s *Store) Search(q Query) (*Results, error) {
+	idx, err := s.index()
+	if err != nil {
+		return nil, err
+	}
 	page, per := paging(q.Page, q.PerPage)
-	match := ftsQuery(q.Q)
-	var conds []cond
-	if match != "" {
-		conds = append(conds, cond{"q", `r.n IN (SELECT rowid FROM rules_fts WHERE rules_fts MATCH ?)`, []any{match}})
-	}
-	for _, f := range Facets {
-		vals := nonEmpty(q.Filter(f))
-		if len(vals) == 0 {
-			continue
+	var scores map[int64]float64
+	if match := ftsQuery(q.Q); match != "" {
+		if scores, err = s.fullText(match); err != nil {
+			return nil, err
 		}
-		in, args := placeholders(vals)
-		var c cond
-		switch f {
-		case FacetTactic:
-			c = cond{f, `r.n IN (SELECT rule FROM rule_attack WHERE tactic_id IN ` + in + `)`, args}
-		case FacetTechnique:
-			c = cond{f, `r.n IN (SELECT rule FROM rule_attack WHERE technique_id IN ` + in + ` UNION SELECT rule FROM rule_attack WHERE parent IN ` + in + `)`, append(args, args...)}
-		default:
-			c = cond{f, `r.` + f + ` IN ` + in, args}
+	}
+	matched, facets := idx.search(&q, scores, !q.NoFacets)
+	res := &Results{Total: len(matched), Page: page, PerPage: per, Facets: facets, Rules: []Summary{}}
+	if from := (page - 1) * per; from < len(matched) {
+		for _, i := range matched[from:min(from+per, len(matched))] {
+			res.Rules = append(res.Rules, idx.rows[i].sum)
 		}
-		conds = append(conds, c)
-	}
-	where, args := whereExcept(conds, "")
-
-	res := &Results{Page: page, PerPage: per}
-	if err := s.db.QueryRow(`SELECT count(*) FROM rules r`+where, args...).Scan(&res.Total); err != nil {
-		return nil, fmt.Errorf("store: search: %w", err)
-	}
-	var list string
-	if match != "" {
-		// Rank by relevance: the FTS subquery carries bm25 per row.
-		list = `SELECT ` + summaryCols + ` FROM rules r JOIN (SELECT rowid AS n, ` + ftsRank + ` AS score
-			FROM rules_fts WHERE rules_fts MATCH ?) f ON f.n = r.n` + where + ` ORDER BY f.score, r.title COLLATE NOCASE LIMIT ? OFFSET ?`
-		args = append([]any{match}, args...)
-	} else {
-		list = `SELECT ` + summaryCols + ` FROM rules r` + where + ` ORDER BY r.title COLLATE NOCASE, r.n LIMIT ? OFFSET ?`
-	}
-	var err error
-	if res.Rules, err = s.summaries(list, append(args, per, (page-1)*per)...); err != nil {
-		return nil, fmt.Errorf("store: search: %w", err)
-	}
-	if q.NoFacets {
-		return res, nil
-	}
-	res.Facets = make(map[string][]FacetCount, len(Facets))
-	for _, f := range Facets {
-		where, args := whereExcept(conds, f)
-		var sql string
-		switch f {
-		case FacetTactic:
-			sql = `SELECT a.tactic_id, max(a.tactic), count(DISTINCT a.rule) FROM rule_attack a JOIN rules r ON r.n = a.rule` +
-				and(where, `a.tactic_id <> ''`) + ` GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT ?`
-		case FacetTechnique:
-			sql = `SELECT a.technique_id, max(a.technique), count(DISTINCT a.rule) FROM rule_attack a JOIN rules r ON r.n = a.rule` +
-				and(where, `a.technique_id <> ''`) + ` GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT ?`
-		default:
-			sql = `SELECT r.` + f + `, '', count(*) FROM rules r` + and(where, `r.`+f+` <> ''`) + ` GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT ?`
-		}
-		counts, err := s.counts(sql, append(args, maxFacetValues)...)
-		if err != nil {
-			return nil, fmt.Errorf("store: search facet %s: %w", f, err)
-		}
-		res.Facets[f] = counts
 	}
 	return res, nil
+}
+
+// fullText returns the rules matching an FTS5 query with their bm25 scores.
+func (s *Store) fullText(match string) (map[int64]float64, error) {
+	rows, err := s.db.Query(`SELECT rowid, `+ftsRank+` FROM rules_fts WHERE rules_fts MATCH ?`, match)
+	if err != nil {
+		return nil, fmt.Errorf("store: search %s: %w", match, err)
+	}
+	defer rows.Close()
+	scores := map[int64]float64{}
+	for rows.Next() {
+		var n int64
+		var score float64
+		if err := rows.Scan(&n, &score); err != nil {
+			return nil, fmt.Errorf("store: search %s: %w", match, err)
+		}
+		scores[n] = score
+	}
+	return scores, rows.Err()
 }
 
 // RulesForTechnique lists the rules covering a technique or one of its sub-techniques, by title.
@@ -239,37 +205,6 @@ func paging(page, per int) (int, int) {
 		page = 1_000_000
 	}
 	return page, per
-}
-
-func whereExcept(conds []cond, facet string) (string, []any) {
-	var parts []string
-	var args []any
-	for _, c := range conds {
-		if c.facet == facet {
-			continue
-		}
-		parts = append(parts, c.sql)
-		args = append(args, c.args...)
-	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	return ` WHERE ` + strings.Join(parts, ` AND `), args
-}
-
-func and(where, extra string) string {
-	if where == "" {
-		return ` WHERE ` + extra
-	}
-	return where + ` AND ` + extra
-}
-
-func placeholders(vals []string) (string, []any) {
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
-	}
-	return `(` + strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",") + `)`, args
 }
 
 func nonEmpty(vals []string) []string {
