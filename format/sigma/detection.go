@@ -3,6 +3,7 @@ package sigma
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -129,7 +130,7 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 		}
 		r.Stages = append(r.Stages, rule.Stage{
 			Index: len(r.Stages), Name: name, Kind: rule.StageAggregate,
-			Text: strings.TrimSpace(aggText), Pos: f.condPos(it, aggOff+1),
+			Text: strings.TrimSpace(aggText), Pos: f.condPos(it, aggOff+1+leadingSpace(aggText)),
 			Expr: a.expr, Predicates: []rule.Predicate{}, Aggregate: a.agg,
 		})
 	}
@@ -309,4 +310,8 @@ func predicates(e *rule.Expr) []rule.Predicate {
 		}
 	})
 	return out
+}
+
+func leadingSpace(s string) int {
+	return utf8.RuneCountInString(s) - utf8.RuneCountInString(strings.TrimLeftFunc(s, unicode.IsSpace))
 }

@@ -1,0 +1,401 @@
+package sigma
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ruleatlas/ruleatlas/rule"
+)
+
+func TestMetadata(t *testing.T) {
+	src := `title: Whoami Execution
+id: 929a690e-bef0-4204-a928-ef5e620d6fcc
+name: whoami_exec
+related:
+    - id: 08fbc97d-0a2f-491c-ae21-8ffcfd3174e9
+      type: derived
+    - id: 929a690e-bef0-4204-a928-ef5e620d6fcd
+      type: obsolete
+taxonomy: sigma
+status: test
+description: |
+    Detects a whoami.exe execution
+license: DRL-1.1
+references:
+    - https://example.com/a
+author: Florian Roth
+date: 2019/10/3
+modified: 2023-06-29
+logsource:
+    category: process_creation
+    product: windows
+    service: sysmon
+    definition: 'Requirements: process auditing'
+    custom: extra
+detection:
+    selection:
+        Image: 'C:\Windows\System32\whoami.exe'
+    condition: selection
+fields:
+    - CommandLine
+    - User
+falsepositives: Admin activity
+level: high
+tags:
+    - attack.discovery
+    - attack.t1033
+scope:
+    - server
+    - workstation
+regression_tests_path: regression_data/rules/x/info.yml
+simulation:
+    - type: atomic-red-team
+      name: whoami
+generate: true
+x_custom: kept
+`
+	r := parseOne(t, src)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"platform", r.Platform, rule.PlatformSigma},
+		{"language", r.Language, rule.LangSigma},
+		{"class", r.Class, rule.ClassDetection},
+		{"title", r.Title, "Whoami Execution"},
+		{"id", r.ID, "929a690e-bef0-4204-a928-ef5e620d6fcc"},
+		{"name", r.Name, "whoami_exec"},
+		{"status", r.Status, "test"},
+		{"severity", r.Severity, "high"},
+		{"description", r.Description, "Detects a whoami.exe execution"},
+		{"license", r.License, "DRL-1.1"},
+		{"author", r.Author, "Florian Roth"},
+		{"date", r.Date, "2019-10-03"},
+		{"modified", r.Modified, "2023-06-29"},
+		{"references", r.References, []string{"https://example.com/a"}},
+		{"tags", r.Tags, []string{"attack.discovery", "attack.t1033"}},
+		{"falsepositives", r.FalsePositives, []string{"Admin activity"}},
+		{"fields", r.OutputFields, []string{"CommandLine", "User"}},
+		{"logsource", r.LogSource, rule.LogSource{Product: "windows", Category: "process_creation", Service: "sysmon", Definition: "Requirements: process auditing"}},
+		{"related", r.Related, []rule.Related{{ID: "08fbc97d-0a2f-491c-ae21-8ffcfd3174e9", Type: "derived"}, {ID: "929a690e-bef0-4204-a928-ef5e620d6fcd", Type: "obsolete"}}},
+		{"details", r.Details, []rule.Detail{
+			{Label: "logsource.custom", Value: "extra"},
+			{Label: "taxonomy", Value: "sigma"},
+			{Label: "scope", Value: "server, workstation"},
+			{Label: "generate", Value: "true"},
+			{Label: "regression_tests_path", Value: "regression_data/rules/x/info.yml"},
+			{Label: "simulation", Value: "type: atomic-red-team, name: whoami"},
+			{Label: "x_custom", Value: "kept"},
+		}},
+		{"body", r.Body, src},
+		{"line", r.Source.Line, 1},
+		{"notes", r.Notes, []rule.Note{}},
+		{"links", r.Links, []rule.Link{}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestDates(t *testing.T) {
+	tests := []struct{ in, want, note string }{
+		{"2020/05/03", "2020-05-03", ""},
+		{"2020-05-03", "2020-05-03", ""},
+		{"2020/5/3", "2020-05-03", ""},
+		{"'2020-05-03'", "2020-05-03", ""},
+		{"2020-05-03T10:00:00Z", "2020-05-03", ""},
+		{"May 2020", "May 2020", `date "May 2020" is not a YYYY-MM-DD date`},
+	}
+	for _, tt := range tests {
+		r := parseOne(t, "title: t\ndate: "+tt.in+"\ndetection:\n    s: {a: b}\n    condition: s\n")
+		if r.Date != tt.want {
+			t.Errorf("date %s = %q, want %q", tt.in, r.Date, tt.want)
+		}
+		var notes []string
+		for _, n := range r.Notes {
+			notes = append(notes, n.Message)
+		}
+		if strings.Join(notes, ";") != tt.note {
+			t.Errorf("date %s: notes %q, want %q", tt.in, notes, tt.note)
+		}
+	}
+}
+
+func TestMultipleDocuments(t *testing.T) {
+	doc := func(title string) string {
+		return "title: " + title + "\ndetection:\n    sel:\n        a: b\n    condition: sel\n"
+	}
+	src := "---\n" + doc("one") + "---\n# comment only\n---\n" + doc("two") + "--- # separator with a comment\n" +
+		"title: broken\ndetection: [\n" + "---\n" + doc("three") + "...\n"
+	rules, errs := Parse("m.yml", []byte(src))
+	var titles []string
+	for _, r := range rules {
+		titles = append(titles, fmt.Sprintf("%s@%d", r.Title, r.Source.Line))
+		if r.Body != doc(r.Title) {
+			t.Errorf("%s body %q, want its own document", r.Title, r.Body)
+		}
+	}
+	if got := strings.Join(titles, " "); got != "one@2 two@10 three@19" {
+		t.Errorf("rules %s", got)
+	}
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "m.yml:17:") {
+		t.Errorf("errors %v, want one at m.yml:17", errs)
+	}
+	if stage(t, rules[1], "sel").Pos.Line != 12 {
+		t.Errorf("positions of later documents are file lines: %v", stage(t, rules[1], "sel").Pos)
+	}
+}
+
+func TestCollections(t *testing.T) {
+	// Sigma v1 rule collections: global merges into each following document until a reset;
+	// repeat repeats the previous document with changes.
+	src := `action: global
+title: Shared
+id: 11111111-1111-1111-1111-111111111111
+detection:
+    condition: sel
+level: high
+---
+logsource:
+    product: windows
+detection:
+    sel:
+        EventID: 1
+---
+action: repeat
+detection:
+    sel:
+        EventID: 2
+level: low
+---
+action: reset
+---
+title: Alone
+detection:
+    other: {a: b}
+    condition: other
+`
+	rules, errs := Parse("c.yml", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, r := range rules {
+		got = append(got, fmt.Sprintf("%s/%s/%s/%s/%d", r.Title, r.Severity, r.LogSource.Product, render(r.Stages[len(r.Stages)-1].Expr), r.Source.Line))
+	}
+	want := `Shared/high/windows/EventID eq ["1"] {numeric}/8 Shared/low/windows/EventID eq ["2"] {numeric}/14 Alone///a eq ["b"]/22`
+	if strings.Join(got, " ") != want {
+		t.Errorf("collection rules\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if !strings.HasPrefix(rules[0].Body, "action: global\n") || !strings.Contains(rules[0].Body, "---\nlogsource:") {
+		t.Errorf("a merged rule's body shows the global document and its own: %q", rules[0].Body)
+	}
+	if rules[0].ID != "11111111-1111-1111-1111-111111111111" {
+		t.Errorf("global id not merged: %q", rules[0].ID)
+	}
+	_, errs = Parse("r.yml", []byte("action: repeat\ntitle: x\n"))
+	if len(errs) != 1 || errs[0].Error() != "r.yml:1:1: action: repeat without a previous document" {
+		t.Errorf("repeat first: %v", errs)
+	}
+}
+
+func TestCorrelation(t *testing.T) {
+	src := `title: Many failed logins
+id: 0e95725d-7320-415d-80f7-004da920fc11
+correlation:
+    type: value_count
+    rules:
+        - 5638f7c0-ac70-491d-8465-2a65075e0d86
+        - failed_login
+    group-by:
+        - ComputerName
+    timespan: 1h
+    condition:
+        field: User
+        gt: 100
+        lte: 200
+    aliases:
+        ip:
+            failed_login: source.ip
+            other: destination.ip
+level: high
+`
+	r := parseOne(t, src)
+	if r.Class != rule.ClassCorrelation || len(r.Stages) != 1 {
+		t.Fatalf("class %s, %d stages", r.Class, len(r.Stages))
+	}
+	s := r.Stages[0]
+	if s.Index != 0 || s.Name != "correlation" || s.Kind != rule.StageAggregate || s.Pos != (rule.Pos{Line: 3, Col: 1}) || !strings.HasPrefix(s.Text, "correlation:\n    type: value_count\n") || !strings.HasSuffix(s.Text, "other: destination.ip") {
+		t.Errorf("stage %+v", s)
+	}
+	want := &rule.Aggregate{
+		Function: "value_count", Field: "User", GroupBy: []string{"ComputerName"}, Window: "1h", WindowSeconds: 3600,
+		Conditions: []rule.Threshold{{Op: "gt", Value: 100}, {Op: "lte", Value: 200}},
+		Rules:      []string{"5638f7c0-ac70-491d-8465-2a65075e0d86", "failed_login"},
+		Aliases:    map[string]map[string]string{"ip": {"failed_login": "source.ip", "other": "destination.ip"}},
+	}
+	if !reflect.DeepEqual(s.Aggregate, want) {
+		t.Errorf("aggregate %+v, want %+v", s.Aggregate, want)
+	}
+	if !reflect.DeepEqual(r.Links, []rule.Link{{Ref: "5638f7c0-ac70-491d-8465-2a65075e0d86"}, {Ref: "failed_login"}}) {
+		t.Errorf("links %+v", r.Links)
+	}
+	if len(r.Notes) != 0 || r.HasOpaque() {
+		t.Errorf("notes %v", r.Notes)
+	}
+
+	for typ, wantOK := range map[string]bool{"event_count": true, "value_count": true, "temporal": true, "temporal_ordered": true, "value_sum": true, "value_avg": true, "value_percentile": true, "event_sum": false} {
+		r := parseOne(t, "title: t\ncorrelation:\n    type: "+typ+"\n    rules: r\n    group-by: g\n    timespan: 5m\n    condition: {field: f, gte: 1}\n")
+		if r.HasOpaque() == wantOK || r.Stages[0].Aggregate.Function != typ {
+			t.Errorf("type %s: opaque %v, function %q", typ, r.HasOpaque(), r.Stages[0].Aggregate.Function)
+		}
+		if !reflect.DeepEqual(r.Stages[0].Aggregate.Rules, []string{"r"}) || !reflect.DeepEqual(r.Stages[0].Aggregate.GroupBy, []string{"g"}) {
+			t.Errorf("single-string rules and group-by: %+v", r.Stages[0].Aggregate)
+		}
+	}
+
+	r = parseOne(t, "title: t\ncorrelation:\n    type: event_count\n    rules: [a]\n")
+	var notes []string
+	for _, n := range r.Notes {
+		notes = append(notes, n.Message)
+	}
+	if got := strings.Join(notes, "; "); got != "correlation: no timespan; correlation: event_count without a condition" {
+		t.Errorf("missing requirements noted: %q", got)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	src := `title: Filter Administrator account
+logsource:
+    category: process_creation
+    product: windows
+filter:
+    rules:
+        - 6f3e2987-db24-4c78-a860-b4f4095a7095
+        - df0841c0-9846-4e9f-ad8a-7df91571771b
+    selection:
+        User|startswith: 'adm_'
+    condition: selection
+`
+	r := parseOne(t, src)
+	if r.Class != rule.ClassFilter {
+		t.Errorf("class %s", r.Class)
+	}
+	if !reflect.DeepEqual(r.Links, []rule.Link{{Ref: "6f3e2987-db24-4c78-a860-b4f4095a7095"}, {Ref: "df0841c0-9846-4e9f-ad8a-7df91571771b"}}) {
+		t.Errorf("links %+v", r.Links)
+	}
+	if len(r.Stages) != 2 || render(r.Stages[0].Expr) != "selection" || render(r.Stages[1].Expr) != `User startswith ["adm_"]` {
+		t.Errorf("stages %+v", r.Stages)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"yaml syntax", "title: t\ndetection:\n  sel: [a\n", "x.yml:2: yaml: did not find expected ',' or ']'"},
+		{"yaml in second document", "title: a\ndetection: {s: {a: b}, condition: s}\n---\ntitle: b\n  bad: indent\n", "x.yml:5: yaml: mapping values are not allowed in this context"},
+		{"not a mapping", "- a\n- b\n", "x.yml:1:1: a Sigma document is a mapping, found a list"},
+		{"missing detection", "title: t\nlogsource: {product: x}\n", "x.yml:1:1: missing detection: a Sigma rule needs a detection (or correlation, or filter) section"},
+		{"detection not a mapping", "title: t\ndetection: sel\n", `x.yml:2:12: detection must be a mapping, found "sel"`},
+		{"missing condition", "title: t\ndetection:\n    sel: {a: b}\n", "x.yml:2:1: detection: missing condition"},
+		{"empty condition", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n", "x.yml:4:5: detection: empty condition"},
+		{"condition map", "title: t\ndetection:\n    sel: {a: b}\n    condition: {a: b}\n", "x.yml:4:16: condition must be text or a list, found a mapping"},
+		{"duplicate block", "title: t\ndetection:\n    sel: {a: b}\n    sel: {c: d}\n    condition: sel\n", `x.yml:4:5: detection: duplicate key "sel" (first at line 3)`},
+		{"condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 1 of )\n", `x.yml:4:21: condition: expected identifier after "1 of", found ")"`},
+		{"quoted condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 'sel and nope'\n", `x.yml:4:25: condition: unknown search identifier "nope"`},
+		{"condition list column", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n        - sel\n        - sel or\n", `x.yml:6:17: condition: expected identifier, "not", "1 of", "all of" or "(", found end of condition`},
+		{"block condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: |\n        sel and\n        1 of x*\n", `x.yml:6:9: condition: "x*" matches no search identifier`},
+		{"aggregation column", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | count() > x\n", `x.yml:4:32: condition: expected a number after ">", found "x"`},
+		{"near unknown", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | near other\n", `x.yml:4:27: condition: unknown search identifier "other"`},
+		{"correlation without type", "title: t\ncorrelation:\n    rules: [a]\n", "x.yml:2:1: correlation: missing type"},
+		{"correlation bad threshold", "title: t\ncorrelation:\n    type: event_count\n    condition: {gte: many}\n", `x.yml:4:22: correlation condition gte: expected a number, found "many"`},
+		{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq or field)`},
+		{"invalid utf-8", "title: t\ndescription: caf\xe9\n", "x.yml:2:17: invalid UTF-8"},
+		{"unknown action", "action: merge\ntitle: t\n", `x.yml:1:1: unknown action "merge"`},
+	}
+	for _, tt := range tests {
+		rules, errs := Parse("x.yml", []byte(tt.src))
+		if len(errs) != 1 {
+			t.Errorf("%s: %d rules, errors %v; want one error", tt.name, len(rules), errs)
+			continue
+		}
+		var re *rule.Error
+		if !errors.As(errs[0], &re) {
+			t.Errorf("%s: %T is not a *rule.Error", tt.name, errs[0])
+		}
+		if errs[0].Error() != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, errs[0], tt.want)
+		}
+	}
+}
+
+func TestEmptyFiles(t *testing.T) {
+	for _, src := range []string{"", "\n", "# only a comment\n", "---\n", "---\n...\n", "null\n"} {
+		rules, errs := Parse("e.yml", []byte(src))
+		if len(rules) != 0 || len(errs) != 0 {
+			t.Errorf("%q: %d rules, errors %v", src, len(rules), errs)
+		}
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	// The "billion laughs": nine levels of nine aliases stand for 9^9 nodes.
+	var b strings.Builder
+	b.WriteString("title: t\na0: &a0 [x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("detection:\n    sel:\n        a: *a9\n    condition: sel\n")
+	start := time.Now()
+	rules, errs := Parse("bomb.yml", []byte(b.String()))
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("alias bomb took %v", took)
+	}
+	if len(rules) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "excessive aliasing") {
+		t.Errorf("alias bomb: %d rules, errors %v", len(rules), errs)
+	}
+
+	// Ordinary aliases are read.
+	r := parseOne(t, "title: t\ndetection:\n    sel:\n        a: &v [x, y]\n        b: *v\n    condition: sel\n")
+	if got := render(r.Stages[1].Expr); got != `and(a eq ["x" "y"], b eq ["x" "y"])` {
+		t.Errorf("aliases: %s", got)
+	}
+	// A self-referencing alias cannot be written in YAML (an anchor is defined after its
+	// node), but a merge through aliases of a mapping must not loop either.
+	r = parseOne(t, "title: t\nbase: &b {x: 1}\ndetection:\n    sel: *b\n    condition: sel\n")
+	if got := render(r.Stages[1].Expr); got != `x eq ["1"] {numeric}` {
+		t.Errorf("aliased search identifier: %s", got)
+	}
+}
+
+func TestLegacyAggregationStage(t *testing.T) {
+	src := `title: t
+detection:
+    selection: {EventID: 4625}
+    filter: {User: admin}
+    timeframe: 10m
+    condition: selection and not filter | count(TargetUserName) by IpAddress > 10
+`
+	r := parseOne(t, src)
+	if len(r.Stages) != 4 {
+		t.Fatalf("%d stages", len(r.Stages))
+	}
+	if r.Stages[0].Text != "selection and not filter" || render(r.Stages[0].Expr) != "and(selection, not(filter))" {
+		t.Errorf("condition %q %s", r.Stages[0].Text, render(r.Stages[0].Expr))
+	}
+	a := r.Stages[3]
+	want := &rule.Aggregate{Function: "count", Field: "TargetUserName", GroupBy: []string{"IpAddress"}, Window: "10m", WindowSeconds: 600, Conditions: []rule.Threshold{{Op: "gt", Value: 10}}}
+	if a.Index != 3 || a.Name != "aggregation" || a.Kind != rule.StageAggregate || a.Text != "count(TargetUserName) by IpAddress > 10" || !reflect.DeepEqual(a.Aggregate, want) || a.Pos != (rule.Pos{Line: 6, Col: 43}) {
+		t.Errorf("aggregation stage %+v %+v", a, a.Aggregate)
+	}
+	for _, s := range r.Stages {
+		if s.Name == "timeframe" {
+			t.Error("timeframe is not a search identifier")
+		}
+	}
+}
