@@ -92,6 +92,9 @@ func (b *blockReader) keywords(vals []*yaml.Node, owner *yaml.Node) *rule.Expr {
 
 // item reads one `field|modifier|...: value` entry.
 func (b *blockReader) item(key, val *yaml.Node) *rule.Expr {
+	if key.Kind != yaml.ScalarNode {
+		return b.opaque(key, "", "a field name that is "+kindName(key))
+	}
 	parts := strings.Split(key.Value, "|")
 	p := &rule.Predicate{Field: parts[0], Kind: rule.KindEq, Values: []string{}, Pos: pos(key)}
 	if len(parts) > 1 {

@@ -25,6 +25,10 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 	var errs []error
 	for i := 0; i+1 < len(det.Content); i += 2 {
 		k, v := det.Content[i], deref(det.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			errs = append(errs, f.errorf(k, "%s: a search identifier is a name, found %s", section, kindName(k)))
+			continue
+		}
 		if skip[k.Value] {
 			continue
 		}

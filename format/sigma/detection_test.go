@@ -144,6 +144,7 @@ func TestValueShapes(t *testing.T) {
 		{"empty value list", "        A: []\n", `opaque(A: empty list of values)`},
 		{"empty map", "        {}\n", `opaque(sel: empty mapping)`},
 		{"empty list", "        []\n", `opaque(sel: empty list)`},
+		{"complex key", "        ? [a, b]\n        : c\n", `opaque(: a field name that is a list)`},
 		{"list of lists", "        - [a, b]\n", `opaque(sel: a list inside a list of search values)`},
 	}
 	for _, tt := range tests {

@@ -163,9 +163,9 @@ func (f *file) decode(c chunk) (*document, error) {
 	if n.Kind == 0 || len(n.Content) == 0 {
 		return nil, nil
 	}
-	shift(&n, c.line-1, map[*yaml.Node]bool{})
+	aliases := shift(&n, c.line-1)
 	root := n.Content[0]
-	if count := expandedSize(root, map[*yaml.Node]int{}, 0); count > maxNodes {
+	if aliases && expandedSize(root, map[*yaml.Node]int{}, 0) > maxNodes {
 		return nil, rule.Errorf(f.path, root.Line, root.Column, "yaml: document contains excessive aliasing")
 	}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
@@ -177,16 +177,17 @@ func (f *file) decode(c chunk) (*document, error) {
 	return &document{root: root, texts: []string{string(c.text)}, line: c.line}, nil
 }
 
-// shift moves node lines from the document's coordinates to the file's.
-func shift(n *yaml.Node, by int, seen map[*yaml.Node]bool) {
-	if n == nil || seen[n] {
-		return
-	}
-	seen[n] = true
+// shift moves node lines from the document's coordinates to the file's, and reports whether
+// the document has aliases. Alias nodes point at nodes of the tree, which are shifted once.
+func shift(n *yaml.Node, by int) bool {
 	n.Line += by
+	aliases := n.Kind == yaml.AliasNode
 	for _, c := range n.Content {
-		shift(c, by, seen)
+		if shift(c, by) {
+			aliases = true
+		}
 	}
+	return aliases
 }
 
 // expandedSize counts the nodes of n with aliases expanded, memoised so the count itself is

@@ -306,6 +306,7 @@ func TestErrors(t *testing.T) {
 		{"empty condition", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n", "x.yml:4:5: detection: empty condition"},
 		{"condition map", "title: t\ndetection:\n    sel: {a: b}\n    condition: {a: b}\n", "x.yml:4:16: condition must be text or a list, found a mapping"},
 		{"duplicate block", "title: t\ndetection:\n    sel: {a: b}\n    sel: {c: d}\n    condition: sel\n", `x.yml:4:5: detection: duplicate key "sel" (first at line 3)`},
+		{"complex block key", "title: t\ndetection:\n    ? [a]\n    : b\n    condition: x\n", "x.yml:3:7: detection: a search identifier is a name, found a list"},
 		{"condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 1 of )\n", `x.yml:4:21: condition: expected identifier after "1 of", found ")"`},
 		{"quoted condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 'sel and nope'\n", `x.yml:4:25: condition: unknown search identifier "nope"`},
 		{"condition list column", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n        - sel\n        - sel or\n", `x.yml:6:17: condition: expected identifier, "not", "1 of", "all of" or "(", found end of condition`},
