@@ -81,11 +81,34 @@ type pred struct {
 // Compile compiles a rule. Rules it cannot evaluate (opaque logic, placeholders without
 // values, an unsupported modifier) give an error saying why.
 func Compile(r *rule.Rule) (*Program, error) {
-	p := &Program{Rule: r, Level: level(r.Severity)}
+	p := &Program{Rule: r, Level: level(r.Severity), generate: true}
+	for i := range r.Stages {
+		s := &r.Stages[i]
+		if s.Kind == rule.StageAggregate && s.Aggregate != nil && len(s.Aggregate.Rules) > 0 {
+			if err := supportedCorrelation(s.Aggregate); err != nil {
+				return nil, err
+			}
+			p.corr = s.Aggregate
+			// Sigma correlation specification, "Generate": by default only the correlation
+			// is generated, not the rules it refers to.
+			p.generate = false
+			for _, d := range r.Details {
+				if d.Label == "generate" && strings.EqualFold(d.Value, "true") {
+					p.generate = true
+				}
+			}
+			return p, nil
+		}
+	}
 	if p.windows = isWindows(r.LogSource); p.windows {
 		return compileWindows(p, r)
 	}
-	return compileRule(p, r, nil)
+	root, stages, err := compileRule(p, r, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	p.root, p.stages = root, stages
+	return p, nil
 }
 
 func level(s string) string {
@@ -96,9 +119,10 @@ func level(s string) string {
 	return s
 }
 
-// compileRule compiles the rule's condition with fields renamed by rename (nil: as written).
-func compileRule(p *Program, r *rule.Rule, rename map[string]string) (*Program, error) {
-	c := compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: map[string]int{}, rename: rename}
+// compileRule compiles the rule's condition with fields renamed by rename (nil: as written),
+// and its selection stages. guard, when set, is ANDed before the condition.
+func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard []*rule.Predicate) (*node, []compiledStage, error) {
+	c := compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: p.fieldIdx(), rename: rename, sigma: r.Language == rule.LangSigma || r.Platform == rule.PlatformSigma}
 	var conds []*rule.Stage
 	for i := range r.Stages {
 		s := &r.Stages[i]
@@ -106,44 +130,68 @@ func compileRule(p *Program, r *rule.Rule, rename map[string]string) (*Program, 
 		switch s.Kind {
 		case rule.StageCondition:
 			conds = append(conds, s)
-		case rule.StageAggregate:
-			if s.Aggregate != nil && len(s.Aggregate.Rules) > 0 {
-				p.corr = s.Aggregate
-			}
 		case rule.StageOpaque:
-			return nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
+			return nil, nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
+		case rule.StageAggregate:
+			return nil, nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
 		}
 	}
-	if p.corr != nil && len(conds) == 0 {
-		return p, nil
-	}
 	if len(conds) == 0 {
-		return nil, errors.New("no condition to evaluate")
+		return nil, nil, errors.New("no condition to evaluate")
 	}
 	var roots []*node
 	for _, s := range conds {
 		n, err := c.expr(s.Expr)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		roots = append(roots, n)
 	}
 	// Sigma spec, "Condition": several conditions in a list are alternatives.
-	p.root = roots[0]
+	root := roots[0]
 	if len(roots) > 1 {
-		p.root = &node{op: opOr, kids: roots}
+		root = &node{op: opOr, kids: roots}
 	}
+	if len(guard) > 0 {
+		and := &node{op: opAnd}
+		for _, g := range guard {
+			pr, err := c.pred(g)
+			if err != nil {
+				return nil, nil, err
+			}
+			and.kids = append(and.kids, &node{op: opPred, pred: pr})
+		}
+		and.kids = append(and.kids, root)
+		root = and
+	}
+	var stages []compiledStage
 	for i := range r.Stages {
 		s := &r.Stages[i]
 		if s.Kind == rule.StageSelection || s.Kind == rule.StageFilter {
 			n, err := c.stage(s.Name)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			p.stages = append(p.stages, compiledStage{name: s.Name, node: n, preds: c.stagePreds[s.Name]})
+			stages = append(stages, compiledStage{name: s.Name, node: n, preds: c.stagePreds[s.Name]})
 		}
 	}
-	return p, nil
+	return root, stages, nil
+}
+
+func aggName(a *rule.Aggregate) string {
+	if a == nil {
+		return ""
+	}
+	return a.Function
+}
+
+// fieldIdx indexes the program's fields by name.
+func (p *Program) fieldIdx() map[string]int {
+	m := make(map[string]int, len(p.fields))
+	for i, f := range p.fields {
+		m[f.name] = i
+	}
+	return m
 }
 
 type compiler struct {
@@ -155,6 +203,7 @@ type compiler struct {
 	rename     map[string]string
 	stagePreds map[string][]*pred
 	cur        string // stage being compiled
+	sigma      bool   // values are in Sigma's syntax (escapes apply even without wildcards)
 }
 
 func (c *compiler) stage(name string) (*node, error) {
@@ -305,14 +354,8 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 	}
 	switch p.kind {
 	case rule.KindExists:
-		// `exists: false` may come as a negated predicate or as the value false.
-		p.want = true
-		if len(rp.Values) == 1 && strings.EqualFold(rp.Values[0], "false") {
-			p.want = false
-		}
-		if p.negated {
-			p.want, p.negated = !p.want, false
-		}
+		// `exists: false` is the negated predicate; its value is kept for display only.
+		p.want, p.negated = !p.negated, false
 		return p, nil
 	case rule.KindNull:
 		return p, nil
@@ -326,7 +369,7 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 		return nil, fmt.Errorf("field %s: %s without values", rp.Field, rp.Kind)
 	}
 	for _, v := range rp.Values {
-		g, err := matchers(p.kind, v, f)
+		g, err := matchers(p.kind, v, f, c.sigma)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", rp.Field, err)
 		}
@@ -336,7 +379,7 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 }
 
 // matchers builds the matchers of one rule value: one per variant its encodings produce.
-func matchers(kind rule.Kind, v string, f rule.Flags) ([]matcher, error) {
+func matchers(kind rule.Kind, v string, f rule.Flags, sigma bool) ([]matcher, error) {
 	fold := !f.Cased
 	switch kind {
 	case rule.KindRe:
@@ -374,7 +417,9 @@ func matchers(kind rule.Kind, v string, f rule.Flags) ([]matcher, error) {
 	default:
 		return nil, fmt.Errorf("cannot evaluate predicate kind %q", kind)
 	}
-	vs, err := encode(variant{s: v, glob: f.Wildcard}, f.Encodings)
+	// Sigma spec, "Escape Character": backslash escapes apply to every Sigma value, with or
+	// without wildcards (`\\` is one backslash, `\*` a plain star).
+	vs, err := encode(variant{s: v, glob: f.Wildcard || (sigma && !f.Numeric)}, f.Encodings)
 	if err != nil {
 		return nil, err
 	}

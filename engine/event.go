@@ -13,16 +13,18 @@ type Event struct {
 	Record int64  // 0-based index of the event within its file
 	Raw    []byte // the event's JSON text
 
+	buf   []byte // the document holding the event; value offsets are into it
 	sc    scanner
 	arena []byte // decoded and lower-cased texts
 	all   []value
 	allOK bool // all holds every string value of the event (for keyword search)
 }
 
-// reset prepares the event for new bytes.
-func (e *Event) reset(raw []byte, nslots int) {
-	e.Raw = raw
-	e.sc.data = raw
+// reset prepares the event for a document.
+func (e *Event) reset(buf []byte, nslots int) {
+	e.buf = buf
+	e.Raw = buf
+	e.sc.data = buf
 	e.sc.reset(nslots)
 	e.arena = e.arena[:0]
 	e.all = e.all[:0]
@@ -40,11 +42,11 @@ func (e *Event) values(slot int) []value {
 // text returns the value's text: decoded content for strings, JSON text for anything else.
 func (e *Event) text(v *value) []byte {
 	if !v.esc {
-		return e.Raw[v.start:v.end]
+		return e.buf[v.start:v.end]
 	}
 	if v.dec == 0 {
 		start := len(e.arena)
-		e.arena, _ = appendUnescaped(e.arena, e.Raw[v.start:v.end])
+		e.arena, _ = appendUnescaped(e.arena, e.buf[v.start:v.end])
 		v.dec, v.decE = int32(start+1), int32(len(e.arena))
 	}
 	return e.arena[v.dec-1 : v.decE]
@@ -117,13 +119,14 @@ func (e *Event) number(v *value) (float64, bool) {
 func (e *Event) strings() []value {
 	if !e.allOK {
 		e.allOK = true
-		e.all = collectStrings(e.Raw, e.all[:0])
+		base := int32(cap(e.buf) - cap(e.Raw))
+		e.all = collectStrings(e.Raw, base, e.all[:0])
 	}
 	return e.all
 }
 
 // collectStrings appends every string value (not keys) of a JSON document.
-func collectStrings(d []byte, out []value) []value {
+func collectStrings(d []byte, base int32, out []value) []value {
 	var stack []byte // 'o' object, 'a' array
 	key := false     // the next string is an object key
 	for i := 0; i < len(d); i++ {
@@ -134,7 +137,7 @@ func collectStrings(d []byte, out []value) []value {
 				return out
 			}
 			if !key {
-				out = append(out, value{kind: kString, esc: esc, start: int32(i + 1), end: int32(end - 1)})
+				out = append(out, value{kind: kString, esc: esc, start: base + int32(i+1), end: base + int32(end-1)})
 			}
 			key = false
 			i = end - 1

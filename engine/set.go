@@ -211,17 +211,32 @@ func (s *Set) candidates(e *Event, dst []int) []int {
 	return dst[:start+len(c)]
 }
 
-// scan fills the event's field values from its bytes.
+// scan fills the event's field values from its bytes (a whole document).
 func (s *Set) scan(e *Event) error {
-	e.sc.reset(s.nslots)
-	end, err := e.sc.value(0, s.root)
+	end, err := s.scanAt(e, 0)
 	if err != nil {
 		return err
 	}
-	if skipWS(e.Raw, end) != len(e.Raw) {
+	if skipWS(e.buf, end) != len(e.buf) {
 		return synErr(end, "unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// scanAt scans the value at offset i of the event's document as the event, and returns the
+// offset after it.
+func (s *Set) scanAt(e *Event, i int) (int, error) {
+	e.sc.reset(s.nslots)
+	e.arena = e.arena[:0]
+	e.all = e.all[:0]
+	e.allOK = false
+	i = skipWS(e.buf, i)
+	end, err := e.sc.value(i, s.root)
+	if err != nil {
+		return end, err
+	}
+	e.Raw = e.buf[i:end]
+	return end, nil
 }
 
 // Match appends to dst the indexes of the programs matching the event, in load order.

@@ -1,8 +1,52 @@
 package engine
 
-import "github.com/ruleatlas/ruleatlas/rule"
+import (
+	"strconv"
 
-// compileWindows compiles a rule on Windows event logs.
+	"github.com/ruleatlas/ruleatlas/rule"
+	"github.com/ruleatlas/ruleatlas/taxonomy"
+)
+
+// compileWindows compiles a rule on Windows event logs. Its log source selects event streams
+// (Sigma taxonomy appendix: process_creation is Sysmon event 1 or Security 4688); the program
+// is the rule's condition guarded by each stream's channel and event ids, with the rule's
+// fields renamed where the stream names them differently (Security 4688: Image is
+// NewProcessName), the alternatives ORed.
 func compileWindows(p *Program, r *rule.Rule) (*Program, error) {
-	return compileRule(p, r, nil)
+	sources := taxonomy.WindowsSources(r.LogSource)
+	if len(sources) == 0 {
+		root, stages, err := compileRule(p, r, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.root, p.stages = root, stages
+		return p, nil
+	}
+	or := &node{op: opOr}
+	for i, src := range sources {
+		var guard []*rule.Predicate
+		if src.Channel != "" {
+			guard = append(guard, &rule.Predicate{Field: "Channel", Kind: rule.KindEq, Values: []string{src.Channel}})
+		}
+		if len(src.EventIDs) > 0 {
+			g := &rule.Predicate{Field: "EventID", Kind: rule.KindEq, Flags: rule.Flags{Numeric: true}}
+			for _, id := range src.EventIDs {
+				g.Values = append(g.Values, strconv.Itoa(id))
+			}
+			guard = append(guard, g)
+		}
+		root, stages, err := compileRule(p, r, src.Fields, guard)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			p.stages = stages
+		}
+		or.kids = append(or.kids, root)
+	}
+	p.root = or
+	if len(or.kids) == 1 {
+		p.root = or.kids[0]
+	}
+	return p, nil
 }

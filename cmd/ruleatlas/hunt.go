@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ruleatlas/ruleatlas/engine"
+)
+
+func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("hunt", stderr)
+	var rules, platforms, tags, statuses stringList
+	fs.Var(&rules, "rules", "rule `PATH`: a file, a directory or a catalog db (repeatable)")
+	output := fs.String("output", "table", "output `FORMAT`: table, csv or jsonl")
+	threads := fs.Int("threads", 0, "workers (default: all cores)")
+	minLevel := fs.String("min-level", "", "report detections of this `LEVEL` and above: informational, low, medium, high, critical")
+	fs.Var(&platforms, "platform", "only rules of this platform (sigma, ...) or log source product (aws, windows); repeatable")
+	fs.Var(&tags, "tag", "only rules with this tag, e.g. attack.persistence (repeatable)")
+	fs.Var(&statuses, "status", "only rules with this status, e.g. stable, test (repeatable)")
+	logs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rules) == 0 {
+		return usageError{"hunt: --rules is required"}
+	}
+	if len(logs) == 0 {
+		return usageError{"hunt: no LOG given (use - for stdin)"}
+	}
+	if *minLevel != "" && !validLevel(*minLevel) {
+		return usageError{fmt.Sprintf("hunt: unknown level %q", *minLevel)}
+	}
+	w, err := engine.NewWriter(*output, stdout)
+	if err != nil {
+		return usageError{"hunt: " + err.Error()}
+	}
+	progs, skipped, err := engine.LoadRules(rules, engine.Filter{Platform: platforms, Tag: tags, Status: statuses})
+	if err != nil {
+		return fmt.Errorf("hunt: %w", err)
+	}
+	if len(progs) == 0 {
+		printSkipped(stderr, skipped)
+		return fmt.Errorf("hunt: no rule loaded")
+	}
+	set := engine.NewSet(progs)
+	st, runErr := engine.Run(ctx, set, logs, engine.Options{Threads: *threads, MinLevel: strings.ToLower(*minLevel), Stdin: os.Stdin}, w.Write)
+	if err := w.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	summary(stderr, progs, skipped, st)
+	if runErr != nil {
+		return fmt.Errorf("hunt: %w", runErr)
+	}
+	return nil
+}
+
+func validLevel(l string) bool {
+	switch strings.ToLower(l) {
+	case "informational", "low", "medium", "high", "critical":
+		return true
+	}
+	return false
+}
+
+func printSkipped(w io.Writer, skipped []engine.Skipped) {
+	if len(skipped) == 0 {
+		return
+	}
+	reasons := map[string]int{}
+	for _, s := range skipped {
+		reasons[s.Reason]++
+	}
+	fmt.Fprintf(w, "skipped %d rules:\n", len(skipped))
+	const maxShown = 20
+	for i, s := range skipped {
+		if i == maxShown {
+			fmt.Fprintf(w, "  ... and %d more\n", len(skipped)-maxShown)
+			break
+		}
+		name := s.Path
+		if s.Title != "" {
+			name += " (" + s.Title + ")"
+		}
+		fmt.Fprintf(w, "  %s: %s\n", name, s.Reason)
+	}
+}
+
+// summary prints what the hunt did: rules, input, detections by level and by rule, speed.
+func summary(w io.Writer, progs []*engine.Program, skipped []engine.Skipped, st *engine.Stats) {
+	fmt.Fprintf(w, "rules: %d loaded, %d skipped\n", len(progs), len(skipped))
+	printSkipped(w, skipped)
+	if st == nil {
+		return
+	}
+	secs := st.Duration.Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	fmt.Fprintf(w, "input: %d files, %d events, %.1f MB in %.2fs (%.0f events/s, %.1f MB/s)\n",
+		st.Files, st.Events, float64(st.Bytes)/1e6, secs, float64(st.Events)/secs, float64(st.Bytes)/1e6/secs)
+	if st.ErrorCount > 0 {
+		fmt.Fprintf(w, "read errors: %d (skipped)\n", st.ErrorCount)
+		for _, e := range st.Errors {
+			fmt.Fprintf(w, "  %s\n", e.Error())
+		}
+		if st.ErrorCount > len(st.Errors) {
+			fmt.Fprintf(w, "  ... and %d more\n", st.ErrorCount-len(st.Errors))
+		}
+	}
+	fmt.Fprintf(w, "detections: %d\n", st.Detections)
+	for _, l := range []string{"critical", "high", "medium", "low", "informational"} {
+		if n := st.ByLevel[l]; n > 0 {
+			fmt.Fprintf(w, "  %-13s %d\n", l, n)
+		}
+	}
+	type rc struct {
+		title string
+		n     int64
+	}
+	var byRule []rc
+	for p, n := range st.ByRule {
+		byRule = append(byRule, rc{p.Rule.Title, n})
+	}
+	sort.Slice(byRule, func(i, j int) bool {
+		if byRule[i].n != byRule[j].n {
+			return byRule[i].n > byRule[j].n
+		}
+		return byRule[i].title < byRule[j].title
+	})
+	if len(byRule) > 0 {
+		fmt.Fprintln(w, "by rule:")
+		for _, r := range byRule {
+			fmt.Fprintf(w, "  %7d  %s\n", r.n, r.title)
+		}
+	}
+}

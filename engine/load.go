@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ruleatlas/ruleatlas/format"
+	"github.com/ruleatlas/ruleatlas/rule"
+	"github.com/ruleatlas/ruleatlas/store"
+	"github.com/ruleatlas/ruleatlas/taxonomy"
+)
+
+// Filter selects the rules of a hunt. Empty lists select everything; values of one list are
+// alternatives.
+type Filter struct {
+	// Platform matches the rule's platform (sigma, elastic, ...) or its log source product
+	// (aws, windows).
+	Platform []string
+	Tag      []string // a tag of the rule, e.g. attack.persistence or attack.t1098
+	Status   []string
+}
+
+func (f Filter) keep(r *rule.Rule) bool {
+	anyFold := func(want []string, have ...string) bool {
+		if len(want) == 0 {
+			return true
+		}
+		for _, w := range want {
+			for _, h := range have {
+				if strings.EqualFold(w, h) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return anyFold(f.Platform, string(r.Platform), r.LogSource.Product) &&
+		anyFold(f.Tag, r.Tags...) && anyFold(f.Status, r.Status)
+}
+
+// Skipped is a rule (or rule file) not loaded, and why.
+type Skipped struct {
+	Path   string
+	Title  string
+	Reason string
+}
+
+// LoadRules reads and compiles rules from files, directories (walked recursively) and catalog
+// databases (SQLite files written by build). Rules that cannot be read or evaluated are
+// returned as skipped with the reason; correlations whose base rules are missing too.
+func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
+	var rules []*rule.Rule
+	var skipped []Skipped
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case st.IsDir():
+			err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+				if err != nil {
+					skipped = append(skipped, Skipped{Path: path, Reason: err.Error()})
+					return nil
+				}
+				if d.Type().IsRegular() {
+					rs, sk := parseFile(path)
+					rules, skipped = append(rules, rs...), append(skipped, sk...)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+		case isSQLite(p):
+			rs, err := catalogRules(p, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			rules = append(rules, rs...)
+		default:
+			rs, sk := parseFile(p)
+			rules, skipped = append(rules, rs...), append(skipped, sk...)
+		}
+	}
+	var progs []*Program
+	for _, r := range rules {
+		if !f.keep(r) {
+			continue
+		}
+		if len(r.Events) == 0 && len(r.Indicators) == 0 {
+			taxonomy.Annotate(r)
+		}
+		p, err := Compile(r)
+		if err != nil {
+			skipped = append(skipped, Skipped{Path: r.Source.Path, Title: r.Title, Reason: err.Error()})
+			continue
+		}
+		progs = append(progs, p)
+	}
+	return progs, skipped, nil
+}
+
+// parseFile parses one rule file; files of no known rule format are ignored.
+func parseFile(path string) ([]*rule.Rule, []Skipped) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []Skipped{{Path: path, Reason: err.Error()}}
+	}
+	rs, errs := format.Parse(path, data)
+	var sk []Skipped
+	for _, e := range errs {
+		sk = append(sk, Skipped{Path: path, Reason: e.Error()})
+	}
+	for _, r := range rs {
+		if r.Source.Path == "" {
+			r.Source.Path = path
+		}
+	}
+	return rs, sk
+}
+
+func isSQLite(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := f.Read(head)
+	return bytes.Equal(head[:n], []byte("SQLite format 3\x00"))
+}
+
+// catalogRules lists the rules of a catalog database, filtered by platform and status there.
+func catalogRules(path string, f Filter) ([]*rule.Rule, error) {
+	s, err := store.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	defer s.Close()
+	var out []*rule.Rule
+	for page := 1; ; page++ {
+		res, err := s.Search(store.Query{Status: f.Status, Page: page, PerPage: store.MaxPerPage, NoFacets: true})
+		if err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", path, err)
+		}
+		for _, sum := range res.Rules {
+			r, err := s.Rule(sum.ID)
+			if err != nil {
+				return nil, fmt.Errorf("catalog %s: %w", path, err)
+			}
+			out = append(out, r)
+		}
+		if page*res.PerPage >= res.Total || len(res.Rules) == 0 {
+			break
+		}
+	}
+	return out, nil
+}

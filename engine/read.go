@@ -1,0 +1,306 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Event files hold one or more JSON documents: one per line, or pretty-printed one after
+// another; each document is an event, an array of events or a CloudTrail envelope
+// {"Records": [...]}; any of these may be gzipped. The reader cuts files into chunks of whole
+// lines (or whole documents for multi-line JSON) that workers parse in parallel; chunks are
+// numbered so that output keeps input order.
+
+const (
+	chunkSize = 1 << 20
+	// maxRecord bounds one line or document: beyond it the record is reported and skipped, so
+	// that memory stays flat whatever the input.
+	maxRecord = 64 << 20
+)
+
+// ReadError is a problem reading events, with the file and record (0-based line, or position
+// of the document) where it happened.
+type ReadError struct {
+	File   string
+	Record int64
+	Msg    string
+}
+
+func (e ReadError) Error() string { return fmt.Sprintf("%s: record %d: %s", e.File, e.Record, e.Msg) }
+
+// chunk is a piece of one file handed to a worker.
+type chunk struct {
+	seq   int
+	file  string
+	data  []byte
+	first int64 // record number of the first line or document in data
+	multi bool  // data holds whole multi-line documents rather than lines
+	errs  []ReadError
+	bytes int64 // input bytes this chunk accounts for (compressed files: uncompressed)
+}
+
+// listInputs expands paths: files as given, directories walked recursively (files that look
+// like event logs: .json, .jsonl, .ndjson, .log, .gz), "-" for stdin.
+func listInputs(paths []string) ([]string, []ReadError) {
+	var out []string
+	var errs []ReadError
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, ReadError{File: p, Msg: err.Error()})
+			continue
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, ReadError{File: path, Msg: err.Error()})
+				return nil
+			}
+			if d.Type().IsRegular() && looksLikeLog(path) {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, ReadError{File: p, Msg: err.Error()})
+		}
+	}
+	return out, errs
+}
+
+func looksLikeLog(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json", ".jsonl", ".ndjson", ".log", ".gz":
+		return true
+	}
+	return false
+}
+
+// readFile cuts one file into chunks and sends them; it returns when the file is done or ctx
+// is cancelled. Errors are attached to chunks so they are reported in input order.
+func readFile(ctx context.Context, name string, stdin io.Reader, send func(*chunk) bool) {
+	var r io.Reader
+	if name == "-" {
+		r = stdin
+		name = "-"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			send(&chunk{file: name, errs: []ReadError{{File: name, Msg: err.Error()}}})
+			return
+		}
+		defer f.Close()
+		r = f
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			send(&chunk{file: name, errs: []ReadError{{File: name, Msg: "gzip: " + err.Error()}}})
+			return
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
+	c := cutter{name: name, r: r, send: send, ctx: ctx}
+	c.run()
+}
+
+// cutter reads a stream and cuts it into chunks at line or document boundaries.
+type cutter struct {
+	ctx    context.Context
+	name   string
+	r      io.Reader
+	send   func(*chunk) bool
+	seen   bool  // the format has been decided
+	multi  bool  // multi-line documents
+	record int64 // record number of the next line or document
+	skip   bool  // discarding an oversized line up to its newline
+	stop   bool  // the rest of the input is skipped
+}
+
+func (c *cutter) run() {
+	buf := make([]byte, 0, chunkSize)
+	eof := false
+	for !eof {
+		if c.ctx.Err() != nil {
+			return
+		}
+		// Fill the buffer.
+		for len(buf) < cap(buf) && !eof {
+			n, err := c.r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF {
+				eof = true
+			} else if err != nil {
+				eof = true
+				msg := err.Error()
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					msg = "truncated input: " + msg
+				}
+				// Keep the complete records read so far; report the break where it is.
+				rest := c.flush(buf, true, true)
+				c.emitErr(ReadError{File: c.name, Record: c.record, Msg: msg})
+				_ = rest
+				return
+			}
+		}
+		buf = c.flush(buf, eof, false)
+		if c.stop {
+			return
+		}
+		if !eof && len(buf) == cap(buf) {
+			// One record fills the buffer: grow it, up to maxRecord.
+			if cap(buf) >= maxRecord {
+				c.emitErr(ReadError{File: c.name, Record: c.record, Msg: fmt.Sprintf("record longer than %d MiB: skipped", maxRecord>>20)})
+				if c.multi {
+					return // no way to find the next document boundary safely
+				}
+				c.skip = true
+				buf = buf[:0]
+				continue
+			}
+			nb := make([]byte, len(buf), 2*cap(buf))
+			copy(nb, buf)
+			buf = nb
+		}
+	}
+}
+
+func (c *cutter) emitErr(e ReadError) {
+	c.send(&chunk{file: c.name, errs: []ReadError{e}})
+}
+
+// flush sends the complete records at the start of buf and returns the rest, moved to a new
+// buffer (the sent one now belongs to a worker). At eof the rest is sent too, unless broken
+// (the input ended early), where it is reported.
+func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
+	if c.skip {
+		nl := bytes.IndexByte(buf, '\n')
+		if nl < 0 {
+			return buf[:0]
+		}
+		c.skip = false
+		c.record++
+		buf = buf[nl+1:]
+	}
+	if !c.seen {
+		i := skipWS(buf, 0)
+		if i == len(buf) && !eof {
+			return c.keep(buf, 0, len(buf))
+		}
+		if i < len(buf) {
+			if buf[i] != '{' && buf[i] != '[' {
+				c.emitErr(ReadError{File: c.name, Record: int64(bytes.Count(buf[:i], []byte{'\n'})), Msg: "not JSON: skipped"})
+				c.stop = true
+				return nil
+			}
+			nl := bytes.IndexByte(buf[i:], '\n')
+			if nl < 0 && !eof {
+				return c.keep(buf, 0, len(buf))
+			}
+			line := buf[i:]
+			if nl >= 0 {
+				line = buf[i : i+nl]
+			}
+			_, err := skipContainer(line, 0)
+			c.multi = err == errIncomplete
+			if c.multi {
+				c.record = 0
+			} else {
+				c.record = int64(bytes.Count(buf[:i], []byte{'\n'}))
+				buf = buf[i-lineStart(buf, i):]
+			}
+		}
+		c.seen = true
+	}
+	var end int // end of the complete records
+	var n int64 // records they hold
+	if c.multi {
+		for i := 0; ; {
+			j := skipWS(buf, i)
+			if j == len(buf) {
+				end = j
+				break
+			}
+			k, err := skipContainer(buf, j)
+			if err == errIncomplete || (err == nil && k > len(buf)) {
+				if eof {
+					c.send(&chunk{file: c.name, data: buf[:i], first: c.record, multi: true, bytes: int64(i)})
+					c.record += n
+					c.emitErr(ReadError{File: c.name, Record: c.record, Msg: "truncated JSON document at end of input"})
+					c.stop = true
+					return nil
+				}
+				break
+			}
+			if err != nil || (buf[j] != '{' && buf[j] != '[') {
+				// No way to resynchronise inside a multi-line document: report and stop.
+				c.send(&chunk{file: c.name, data: buf[:i], first: c.record, multi: true, bytes: int64(i)})
+				c.record += n
+				msg := "malformed JSON"
+				if err != nil {
+					msg += ": " + err.Error()
+				}
+				c.emitErr(ReadError{File: c.name, Record: c.record, Msg: msg + "; rest of file skipped"})
+				c.stop = true
+				return nil
+			}
+			n++
+			i = k
+			end = k
+		}
+	} else {
+		end = bytes.LastIndexByte(buf, '\n') + 1
+		if eof && !broken {
+			end = len(buf)
+		}
+	}
+	if end > 0 {
+		ch := &chunk{file: c.name, data: buf[:end:end], first: c.record, multi: c.multi, bytes: int64(end)}
+		if c.multi {
+			c.record += n
+		} else {
+			c.record += int64(bytes.Count(buf[:end], []byte{'\n'}))
+		}
+		if !c.send(ch) {
+			c.stop = true
+			return nil
+		}
+	}
+	if eof && broken && end < len(buf) && len(bytes.TrimSpace(buf[end:])) > 0 {
+		return nil
+	}
+	return c.keep(buf, end, len(buf))
+}
+
+// lineStart returns how far back from i the line holding i starts (0 when i starts it).
+func lineStart(buf []byte, i int) int {
+	k := bytes.LastIndexByte(buf[:i], '\n')
+	return i - (k + 1)
+}
+
+// keep moves buf[from:to] to the start of a fresh buffer of the same capacity.
+func (c *cutter) keep(buf []byte, from, to int) []byte {
+	nb := make([]byte, to-from, max(cap(buf), chunkSize))
+	copy(nb, buf[from:to])
+	return nb
+}

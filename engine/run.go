@@ -1,0 +1,343 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Options configure a Run.
+type Options struct {
+	Threads  int       // workers; 0: one per core
+	MinLevel string    // detections below this level are not reported (correlations still see them)
+	Stdin    io.Reader // read for the input "-"
+}
+
+// Detection is one rule matching one event (or, for a correlation, the event completing it).
+type Detection struct {
+	Program   *Program        `json:"-"`
+	RuleID    string          `json:"rule_id"`
+	Title     string          `json:"title"`
+	Level     string          `json:"level"`
+	Timestamp string          `json:"timestamp"`
+	File      string          `json:"file"`
+	Record    int64           `json:"record"`
+	EventName string          `json:"event_name,omitempty"`
+	User      string          `json:"user,omitempty"`
+	SourceIP  string          `json:"source_ip,omitempty"`
+	Region    string          `json:"region,omitempty"`
+	Account   string          `json:"account,omitempty"`
+	Group     []string        `json:"group,omitempty"` // correlation: the group-by values
+	Count     int             `json:"count,omitempty"` // correlation: the aggregated value
+	Event     json.RawMessage `json:"event"`
+
+	corr []corrKey // group keys for the correlations this rule is a base of
+}
+
+// Stats summarise a run.
+type Stats struct {
+	Files      int
+	Events     int64
+	Bytes      int64
+	Detections int64
+	ByLevel    map[string]int64
+	ByRule     map[*Program]int64
+	Errors     []ReadError // the first ones
+	ErrorCount int
+	Duration   time.Duration
+}
+
+const maxKeptErrors = 200
+
+type result struct {
+	seq    int
+	dets   []Detection
+	errs   []ReadError
+	events int64
+	bytes  int64
+}
+
+// Run evaluates the set over the events of the inputs (files, directories, "-" for stdin),
+// in parallel, and calls emit for each detection in input order. Unreadable or malformed input
+// is reported in Stats.Errors and skipped.
+func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func(*Detection) error) (*Stats, error) {
+	start := time.Now()
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	minRank := levelRank(opts.MinLevel)
+	files, lerrs := listInputs(inputs)
+	st := &Stats{Files: len(files), ByLevel: map[string]int64{}, ByRule: map[*Program]int64{}}
+	for _, e := range lerrs {
+		st.addErr(e)
+	}
+	corr := newCorrelator(set)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *chunk, threads)
+	results := make(chan *result, threads*2)
+	// inflight bounds the chunks read but not yet written out, so memory stays flat.
+	inflight := make(chan struct{}, threads*3)
+
+	go func() {
+		defer close(chunks)
+		seq := 0
+		send := func(c *chunk) bool {
+			select {
+			case inflight <- struct{}{}:
+			case <-ctx.Done():
+				return false
+			}
+			c.seq = seq
+			seq++
+			select {
+			case chunks <- c:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for _, f := range files {
+			readFile(ctx, f, opts.Stdin, send)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := newWorker(set, corr)
+			for c := range chunks {
+				r := w.process(c)
+				select {
+				case results <- r:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	pending := map[int]*result{}
+	next := 0
+	var emitErr error
+	for r := range results {
+		pending[r.seq] = r
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			<-inflight
+			if emitErr != nil {
+				continue
+			}
+			st.Events += r.events
+			st.Bytes += r.bytes
+			for _, e := range r.errs {
+				st.addErr(e)
+			}
+			for i := range r.dets {
+				d := &r.dets[i]
+				out := []*Detection{}
+				if d.Program.generate || len(d.corr) == 0 {
+					out = append(out, d)
+				}
+				out = append(out, corr.feed(d)...)
+				for _, o := range out {
+					if levelRank(o.Level) < minRank {
+						continue
+					}
+					st.Detections++
+					st.ByLevel[o.Level]++
+					st.ByRule[o.Program]++
+					if err := emit(o); err != nil {
+						emitErr = err
+						cancel()
+						break
+					}
+				}
+			}
+		}
+	}
+	st.Duration = time.Since(start)
+	if emitErr != nil {
+		return st, emitErr
+	}
+	return st, ctx.Err()
+}
+
+func (s *Stats) addErr(e ReadError) {
+	s.ErrorCount++
+	if len(s.Errors) < maxKeptErrors {
+		s.Errors = append(s.Errors, e)
+	}
+}
+
+// levels in increasing order of severity.
+var levels = []string{"informational", "low", "medium", "high", "critical"}
+
+func levelRank(l string) int {
+	for i, x := range levels {
+		if x == l {
+			return i
+		}
+	}
+	if l == "" {
+		return 0
+	}
+	return len(levels) // unknown levels are always shown
+}
+
+// worker parses and evaluates the events of chunks.
+type worker struct {
+	set     *Set
+	corr    *correlator
+	ev      Event
+	out     outFields
+	matches []int
+}
+
+func newWorker(set *Set, corr *correlator) *worker {
+	return &worker{set: set, corr: corr, out: newOutFields()}
+}
+
+func (w *worker) process(c *chunk) *result {
+	r := &result{seq: c.seq, errs: c.errs, bytes: c.bytes}
+	d := c.data
+	if c.multi {
+		rec := c.first
+		for i := skipWS(d, 0); i < len(d); i = skipWS(d, i) {
+			end, err := skipContainer(d, i)
+			if err != nil {
+				r.errs = append(r.errs, ReadError{File: c.file, Record: rec, Msg: "malformed JSON: " + err.Error()})
+				break
+			}
+			w.doc(d[i:end], c.file, rec, r)
+			rec++
+			i = end
+		}
+		return r
+	}
+	rec := c.first
+	for len(d) > 0 {
+		var line []byte
+		if nl := indexNL(d); nl >= 0 {
+			line, d = d[:nl], d[nl+1:]
+		} else {
+			line, d = d, nil
+		}
+		i := skipWS(line, 0)
+		if i < len(line) {
+			w.doc(line[i:], c.file, rec, r)
+		}
+		rec++
+	}
+	return r
+}
+
+// doc evaluates one document: an event, an array of events or a CloudTrail envelope. Events
+// inside an array take their position in it as record number.
+func (w *worker) doc(d []byte, file string, rec int64, r *result) {
+	e := &w.ev
+	e.reset(d, w.set.nslots)
+	e.File = file
+	if arr := recordsArray(d); arr >= 0 || d[0] == '[' {
+		if arr < 0 {
+			arr = 0
+		}
+		pos := int64(0)
+		i := skipWS(d, arr+1)
+		if i < len(d) && d[i] == ']' {
+			return
+		}
+		for i < len(d) {
+			e.Record = pos
+			end, err := w.set.scanAt(e, i)
+			if err != nil {
+				r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON in array element " + strconv.FormatInt(pos, 10) + ": " + err.Error()})
+				return
+			}
+			r.events++
+			w.evaluate(e, r)
+			pos++
+			i = skipWS(d, end)
+			if i >= len(d) {
+				r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: unterminated array"})
+				return
+			}
+			if d[i] == ']' {
+				return
+			}
+			if d[i] != ',' {
+				r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: expected ',' or ']' in array"})
+				return
+			}
+			i = skipWS(d, i+1)
+		}
+		return
+	}
+	e.Record = rec
+	if err := w.set.scan(e); err != nil {
+		r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: " + err.Error()})
+		return
+	}
+	r.events++
+	w.evaluate(e, r)
+}
+
+// recordsArray returns the offset of the '[' of a CloudTrail envelope {"Records": [...]}, or -1.
+func recordsArray(d []byte) int {
+	i := skipWS(d, 0)
+	if i >= len(d) || d[i] != '{' {
+		return -1
+	}
+	i = skipWS(d, i+1)
+	const key = `"Records"`
+	if len(d)-i < len(key) || string(d[i:i+len(key)]) != key {
+		return -1
+	}
+	i = skipWS(d, i+len(key))
+	if i >= len(d) || d[i] != ':' {
+		return -1
+	}
+	i = skipWS(d, i+1)
+	if i >= len(d) || d[i] != '[' {
+		return -1
+	}
+	return i
+}
+
+func (w *worker) evaluate(e *Event, r *result) {
+	w.matches = w.set.Match(e, w.matches[:0])
+	if len(w.matches) == 0 {
+		return
+	}
+	w.out.extract(e.Raw)
+	for _, pi := range w.matches {
+		p := w.set.Programs[pi]
+		d := Detection{
+			Program: p, RuleID: p.Rule.ID, Title: p.Rule.Title, Level: p.Level,
+			File: e.File, Record: e.Record,
+			Event: append(json.RawMessage(nil), e.Raw...),
+		}
+		w.out.fill(&d)
+		d.corr = w.corr.keys(pi, e.Raw)
+		r.dets = append(r.dets, d)
+	}
+}
+
+func indexNL(d []byte) int { return bytes.IndexByte(d, '\n') }
