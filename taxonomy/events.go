@@ -9,12 +9,16 @@ import (
 )
 
 // Events returns the (provider, event) pairs the rule watches, derived from its log source and
-// its positive exact predicates, deduplicated and sorted.
+// its positive exact predicates, deduplicated and sorted. Correlation rules watch what the rules
+// they correlate watch, and Sigma filters only exclude events, so neither has events of its own.
 func Events(r *rule.Rule) []rule.Event {
 	return events(r, familyOfRule(r))
 }
 
 func events(r *rule.Rule, f family) []rule.Event {
+	if r.Class == rule.ClassCorrelation || r.Class == rule.ClassFilter {
+		return nil
+	}
 	var out []rule.Event
 	switch f {
 	case familyWindows:

@@ -78,6 +78,11 @@ func TestEventsAWS(t *testing.T) {
 		{"no service or operation: all of CloudTrail", sigma(cloudtrail, nil,
 			sel("selection", eq("userIdentity.type", "Root"))),
 			[]rule.Event{ev("AWS", rule.CatchAll)}},
+		{"correlation rules have no events of their own", func() *rule.Rule {
+			r := sigma(cloudtrail, nil, sel("selection", eq("eventName", "CreateUser")))
+			r.Class = rule.ClassCorrelation
+			return r
+		}(), nil},
 		{"Elastic ECS fields on the CloudTrail index", pipeline(rule.LogSource{Native: []string{"filebeat-*", "logs-aws.cloudtrail-*"}},
 			sel("query", eq("event.dataset", "aws.cloudtrail"), eq("event.provider", "iam.amazonaws.com"), eq("event.action", "CreateUser"))),
 			[]rule.Event{ev("AWS-iam", "CreateUser")}},
@@ -161,6 +166,9 @@ func TestEventsOtherClouds(t *testing.T) {
 		{"Azure audit", sigma(rule.LogSource{Product: "azure", Service: "auditlogs"}, nil,
 			sel("selection", eq("operationName", "Add member to role"))),
 			[]rule.Event{ev("Azure-AuditLogs", "Add member to role")}},
+		{"Azure audit as Sigma writes it", sigma(rule.LogSource{Product: "azure", Service: "auditlogs"}, nil,
+			sel("selection", eq("properties.message", "Add owner to application"))),
+			[]rule.Event{ev("Azure-AuditLogs", "Add owner to application")}},
 		{"Sentinel AuditLogs", pipeline(rule.LogSource{Native: []string{"AuditLogs"}},
 			sel("q", eq("OperationName", "Add member to role"))),
 			[]rule.Event{ev("Azure-AuditLogs", "Add member to role")}},

@@ -115,7 +115,8 @@ var azureActivityFields = invert(map[string][]string{
 })
 
 var azureAuditFields = invert(map[string][]string{
-	"operationName":   {"ActivityDisplayName", "azure.auditlogs.operation_name", "properties.activityDisplayName"},
+	// Sigma's Entra ID rules write the activity as properties.message.
+	"operationName":   {"ActivityDisplayName", "azure.auditlogs.operation_name", "properties.activityDisplayName", "properties.message"},
 	"category":        {"azure.auditlogs.category", "properties.category"},
 	"result":          {"properties.result", "azure.auditlogs.properties.result"},
 	"resultReason":    {"properties.resultReason", "azure.auditlogs.properties.result_reason"},

@@ -1,0 +1,107 @@
+package taxonomy_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ruleatlas/ruleatlas/format/sigma"
+	"github.com/ruleatlas/ruleatlas/internal/testcorpora"
+	"github.com/ruleatlas/ruleatlas/rule"
+	"github.com/ruleatlas/ruleatlas/taxonomy"
+)
+
+// sigmaRules parses every Sigma rule file under the given corpus directories.
+func sigmaRules(t *testing.T, dirs ...string) []*rule.Rule {
+	t.Helper()
+	var out []*rule.Rule
+	for _, d := range dirs {
+		root := testcorpora.Path(t, d)
+		err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(path, ".yml") {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rules, _ := sigma.Parse(path, data)
+			for _, r := range rules {
+				r.Source.Path = path
+			}
+			out = append(out, rules...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// Every Sigma and Suzaku CloudTrail rule that names an eventName in a positive exact predicate
+// gets at least one AWS event with an operation.
+func TestCorpusCloudTrail(t *testing.T) {
+	rules := sigmaRules(t, "sigma", "suzaku-rules")
+	n := 0
+	for _, r := range rules {
+		if !strings.EqualFold(r.LogSource.Product, "aws") || !strings.EqualFold(r.LogSource.Service, "cloudtrail") || !namesOperation(r) {
+			continue
+		}
+		n++
+		taxonomy.Annotate(r)
+		ok := false
+		for _, e := range r.Events {
+			if strings.HasPrefix(e.Provider, "AWS") && e.Event != rule.CatchAll {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("%s (%s): events %v, want an AWS operation", r.Source.Path, r.Title, r.Events)
+		}
+	}
+	if n < 700 {
+		t.Errorf("%d CloudTrail rules name an eventName; the corpora have over 700", n)
+	}
+}
+
+func namesOperation(r *rule.Rule) bool {
+	for _, p := range r.PositivePredicates() {
+		if p.Kind == rule.KindEq && strings.EqualFold(p.Field, "eventName") && !(p.Flags.Wildcard && strings.ContainsAny(strings.Join(p.Values, ""), "*?")) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCorpusSeeds(t *testing.T) {
+	want := map[string][]rule.Event{
+		"8f3a7b2c-1d4e-5f6a-9b0c-2e3d4f5a6b7d": {{Provider: "AWS-iam", Event: "CreateUser"}},
+		"2c4d6e8f-0a1b-3c5d-7e9f-1a2b3c4d5e70": {{Provider: "AWS-iam", Event: "CreateAccessKey"}},
+	}
+	found := 0
+	for _, r := range sigmaRules(t, "suzaku-rules") {
+		w, ok := want[r.ID]
+		if !ok {
+			continue
+		}
+		found++
+		taxonomy.Annotate(r)
+		if !reflect.DeepEqual(r.Events, w) {
+			t.Errorf("%s: events %+v, want %+v", r.Title, r.Events, w)
+		}
+		for _, s := range r.Stages {
+			for _, p := range s.Predicates {
+				if p.Canonical != p.Field {
+					t.Errorf("%s: %s canonical %q, want CloudTrail's own name", r.Title, p.Field, p.Canonical)
+				}
+			}
+		}
+	}
+	if found != len(want) {
+		t.Errorf("found %d of the %d seed rules", found, len(want))
+	}
+}
