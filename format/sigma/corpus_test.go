@@ -16,7 +16,7 @@ func corpusFiles(tb testing.TB) (string, []string) {
 	tb.Helper()
 	dir := testcorpora.Dir(tb)
 	var files []string
-	for _, c := range []string{"sigma", "suzaku-rules"} {
+	for _, c := range []string{"sigma", "suzaku-rules", "sigma-spec"} {
 		root := filepath.Join(dir, c)
 		if _, err := os.Stat(root); err != nil {
 			continue
@@ -45,13 +45,14 @@ func corpusFiles(tb testing.TB) (string, []string) {
 // deprecated/ and unsupported/ hold rules the Sigma project itself no longer reads.
 func mustParse(rel string) bool {
 	rel = filepath.ToSlash(rel)
-	return strings.HasPrefix(rel, "sigma/rules") || strings.HasPrefix(rel, "suzaku-rules/")
+	return strings.HasPrefix(rel, "sigma/rules") || strings.HasPrefix(rel, "suzaku-rules/") || strings.HasPrefix(rel, "sigma-spec/")
 }
 
 func TestCorpus(t *testing.T) {
 	dir, files := corpusFiles(t)
 	var rules, opaque, failedFiles int
 	reasons := map[string]int{}
+	notes := map[string]int{}
 	var examples []string
 	for _, rel := range files {
 		data, err := os.ReadFile(filepath.Join(dir, rel))
@@ -71,6 +72,9 @@ func TestCorpus(t *testing.T) {
 			}
 		}
 		for _, r := range rs {
+			for _, n := range r.Notes {
+				notes[noteKind(n.Message)]++
+			}
 			rules++
 			if r.HasOpaque() {
 				opaque++
@@ -97,6 +101,9 @@ func TestCorpus(t *testing.T) {
 	for _, x := range top {
 		t.Logf("opaque reason %4d× %s", x.v, x.k)
 	}
+	for k, v := range notes {
+		t.Logf("note %4d× %s", v, k)
+	}
 	if rules < 3000 {
 		t.Errorf("only %d rules parsed from %d files", rules, len(files))
 	}
@@ -114,4 +121,12 @@ func isSigmaFile(data []byte) bool {
 		}
 	}
 	return false
+}
+
+// noteKind drops the quoted specifics of a note so that notes group by kind.
+func noteKind(msg string) string {
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		return msg[:i] + "…"
+	}
+	return msg
 }
