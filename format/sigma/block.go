@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -212,7 +213,17 @@ func check(p *rule.Predicate, vals []*yaml.Node, numeric bool) string {
 	}
 	p.Flags.Numeric = numeric && len(vals) > 0
 	switch p.Kind {
-	case rule.KindRe, rule.KindCIDR, rule.KindFieldRef:
+	case rule.KindCIDR:
+		// A network range, IPv4 or IPv6 ("IP Modifiers"); a lone address is its own range.
+		for _, v := range p.Values {
+			if _, err := netip.ParsePrefix(v); err != nil {
+				if _, err := netip.ParseAddr(v); err != nil {
+					return fmt.Sprintf("cidr needs a network range, found %q", v)
+				}
+			}
+		}
+		return ""
+	case rule.KindRe, rule.KindFieldRef:
 		return ""
 	}
 	if p.Flags.Numeric {

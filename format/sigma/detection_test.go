@@ -35,70 +35,74 @@ func stage(t *testing.T, r *rule.Rule, name string) *rule.Stage {
 	return nil
 }
 
-func TestModifiers(t *testing.T) {
-	// One row per modifier of the modifiers appendix v2.1 and the combinations rules use.
-	tests := []struct{ item, want string }{
-		{"F: v", `F eq ["v"]`},
-		{"F|contains: v", `F contains ["v"]`},
-		{"F|startswith: v", `F startswith ["v"]`},
-		{"F|endswith: v", `F endswith ["v"]`},
-		{"F|all: [a, b]", `F eq ["a" "b"] {all}`},
-		{"F|contains|all: [a, b]", `F contains ["a" "b"] {all}`},
-		{"F|cased: V", `F eq ["V"] {cased}`},
-		{"F|neq: v", `F eq ["v"] {negated}`},
-		{"F|exists: true", `F exists ["true"]`},
-		{"F|exists: false", `F exists ["false"] {negated}`},
-		{"F|re: '^a.*b$'", `F re ["^a.*b$"]`},
-		{"F|re|i: 'x'", `F re ["x"] {re=i}`},
-		{"F|re|i|m|s: 'x'", `F re ["x"] {re=ims}`},
-		{"F|re|s|i: 'x'", `F re ["x"] {re=si}`},
-		{"F|cidr: 10.0.0.0/8", `F cidr ["10.0.0.0/8"]`},
-		{"F|cidr: ['10.0.0.0/8', 'fe80::/10']", `F cidr ["10.0.0.0/8" "fe80::/10"]`},
-		{"F|lt: 5", `F lt ["5"] {numeric}`},
-		{"F|lte: 5", `F lte ["5"] {numeric}`},
-		{"F|gt: 5.5", `F gt ["5.5"] {numeric}`},
-		{"F|gte: -1", `F gte ["-1"] {numeric}`},
-		{"F|gt: '7'", `F gt ["7"] {numeric}`},
-		{"F|fieldref: Other", `F fieldref ["Other"]`},
-		{"F|fieldref|neq: Other", `F fieldref ["Other"] {negated}`},
-		{"F|base64: v", `F eq ["v"] {enc=base64}`},
-		{"F|base64offset|contains: v", `F contains ["v"] {enc=base64offset}`},
-		{"F|utf16le|base64offset|contains: v", `F contains ["v"] {enc=utf16le+base64offset}`},
-		{"F|utf16be|base64: v", `F eq ["v"] {enc=utf16be+base64}`},
-		{"F|utf16|base64: v", `F eq ["v"] {enc=utf16+base64}`},
-		{"F|wide|base64offset|contains: v", `F contains ["v"] {enc=wide+base64offset}`},
-		{"F|windash|contains: ' -enc '", `F contains [" -enc "] {enc=windash}`},
-		{"F|contains|windash: ' -enc '", `F contains [" -enc "] {enc=windash}`},
-		{"F|contains|all|windash: ['-a', '-b']", `F contains ["-a" "-b"] {all enc=windash}`},
-		{"F|expand: '%Admins%'", `F eq ["%Admins%"] {placeholder}`},
-		{"F|contains|expand: '%Admins%'", `F contains ["%Admins%"] {placeholder}`},
-		{"F|hour|gte: 8", `F gte ["8"] {numeric time=hour}`},
-		{"F|minute: 30", `F eq ["30"] {numeric time=minute}`},
-		{"F|day: 1", `F eq ["1"] {numeric time=day}`},
-		{"F|week|lt: 10", `F lt ["10"] {numeric time=week}`},
-		{"F|month|neq: 12", `F eq ["12"] {negated numeric time=month}`},
-		{"F|year|gte: 2020", `F gte ["2020"] {numeric time=year}`},
-		{"F|startswith|cased: Ab*", `F startswith ["Ab*"] {cased wildcard}`},
+// modifierTests have one row per modifier of the modifiers appendix v2.1 and the combinations
+// rules use; the fuzz tests start from them too.
+var modifierTests = []struct{ item, want string }{
+	{"F: v", `F eq ["v"]`},
+	{"F|contains: v", `F contains ["v"]`},
+	{"F|startswith: v", `F startswith ["v"]`},
+	{"F|endswith: v", `F endswith ["v"]`},
+	{"F|all: [a, b]", `F eq ["a" "b"] {all}`},
+	{"F|contains|all: [a, b]", `F contains ["a" "b"] {all}`},
+	{"F|cased: V", `F eq ["V"] {cased}`},
+	{"F|neq: v", `F eq ["v"] {negated}`},
+	{"F|exists: true", `F exists ["true"]`},
+	{"F|exists: false", `F exists ["false"] {negated}`},
+	{"F|re: '^a.*b$'", `F re ["^a.*b$"]`},
+	{"F|re|i: 'x'", `F re ["x"] {re=i}`},
+	{"F|re|i|m|s: 'x'", `F re ["x"] {re=ims}`},
+	{"F|re|s|i: 'x'", `F re ["x"] {re=si}`},
+	{"F|cidr: 10.0.0.0/8", `F cidr ["10.0.0.0/8"]`},
+	{"F|cidr: ['10.0.0.0/8', 'fe80::/10']", `F cidr ["10.0.0.0/8" "fe80::/10"]`},
+	{"F|cidr: 192.168.1.1", `F cidr ["192.168.1.1"]`},
+	{"F|cidr: '10.*'", `opaque(F|cidr: cidr needs a network range, found "10.*")`},
+	{"F|lt: 5", `F lt ["5"] {numeric}`},
+	{"F|lte: 5", `F lte ["5"] {numeric}`},
+	{"F|gt: 5.5", `F gt ["5.5"] {numeric}`},
+	{"F|gte: -1", `F gte ["-1"] {numeric}`},
+	{"F|gt: '7'", `F gt ["7"] {numeric}`},
+	{"F|fieldref: Other", `F fieldref ["Other"]`},
+	{"F|fieldref|neq: Other", `F fieldref ["Other"] {negated}`},
+	{"F|base64: v", `F eq ["v"] {enc=base64}`},
+	{"F|base64offset|contains: v", `F contains ["v"] {enc=base64offset}`},
+	{"F|utf16le|base64offset|contains: v", `F contains ["v"] {enc=utf16le+base64offset}`},
+	{"F|utf16be|base64: v", `F eq ["v"] {enc=utf16be+base64}`},
+	{"F|utf16|base64: v", `F eq ["v"] {enc=utf16+base64}`},
+	{"F|wide|base64offset|contains: v", `F contains ["v"] {enc=wide+base64offset}`},
+	{"F|windash|contains: ' -enc '", `F contains [" -enc "] {enc=windash}`},
+	{"F|contains|windash: ' -enc '", `F contains [" -enc "] {enc=windash}`},
+	{"F|contains|all|windash: ['-a', '-b']", `F contains ["-a" "-b"] {all enc=windash}`},
+	{"F|expand: '%Admins%'", `F eq ["%Admins%"] {placeholder}`},
+	{"F|contains|expand: '%Admins%'", `F contains ["%Admins%"] {placeholder}`},
+	{"F|hour|gte: 8", `F gte ["8"] {numeric time=hour}`},
+	{"F|minute: 30", `F eq ["30"] {numeric time=minute}`},
+	{"F|day: 1", `F eq ["1"] {numeric time=day}`},
+	{"F|week|lt: 10", `F lt ["10"] {numeric time=week}`},
+	{"F|month|neq: 12", `F eq ["12"] {negated numeric time=month}`},
+	{"F|year|gte: 2020", `F gte ["2020"] {numeric time=year}`},
+	{"F|startswith|cased: Ab*", `F startswith ["Ab*"] {cased wildcard}`},
 
-		// What cannot be read is kept, with why.
-		{"F|foo: v", `opaque(F|foo: unknown modifier "foo")`},
-		{"F|Contains: v", `opaque(F|Contains: unknown modifier "Contains")`},
-		{"F|: v", `opaque(F|: unknown modifier "")`},
-		{"F|contains|startswith: v", `opaque(F|contains|startswith: conflicting modifiers "contains" and "startswith")`},
-		{"F|re|cidr: v", `opaque(F|re|cidr: conflicting modifiers "re" and "cidr")`},
-		{"F|i: v", `opaque(F|i: regular-expression flag "i" without re)`},
-		{"F|contains|i: v", `opaque(F|contains|i: regular-expression flag "i" without re)`},
-		{"F|base64|re: v", `opaque(F|base64|re: encoding "base64" with "re")`},
-		{"F|windash|cidr: v", `opaque(F|windash|cidr: encoding "windash" with "cidr")`},
-		{"F|hour|minute: 1", `opaque(F|hour|minute: conflicting modifiers "hour" and "minute")`},
-		{"F|hour|contains: 1", `opaque(F|hour|contains: time modifier "hour" with "contains")`},
-		{"F|hour: x", `opaque(F|hour: hour needs a number, found "x")`},
-		{"F|exists: yes", `opaque(F|exists: exists needs true or false)`},
-		{"F|exists: [true, false]", `opaque(F|exists: exists needs true or false)`},
-		{"F|gt: ten", `opaque(F|gt: gt needs a number, found "ten")`},
-		{"F|contains: null", `opaque(F|contains: null value with modifiers "contains")`},
-	}
-	for _, tt := range tests {
+	// What cannot be read is kept, with why.
+	{"F|foo: v", `opaque(F|foo: unknown modifier "foo")`},
+	{"F|Contains: v", `opaque(F|Contains: unknown modifier "Contains")`},
+	{"F|: v", `opaque(F|: unknown modifier "")`},
+	{"F|contains|startswith: v", `opaque(F|contains|startswith: conflicting modifiers "contains" and "startswith")`},
+	{"F|re|cidr: v", `opaque(F|re|cidr: conflicting modifiers "re" and "cidr")`},
+	{"F|i: v", `opaque(F|i: regular-expression flag "i" without re)`},
+	{"F|contains|i: v", `opaque(F|contains|i: regular-expression flag "i" without re)`},
+	{"F|base64|re: v", `opaque(F|base64|re: encoding "base64" with "re")`},
+	{"F|windash|cidr: v", `opaque(F|windash|cidr: encoding "windash" with "cidr")`},
+	{"F|hour|minute: 1", `opaque(F|hour|minute: conflicting modifiers "hour" and "minute")`},
+	{"F|hour|contains: 1", `opaque(F|hour|contains: time modifier "hour" with "contains")`},
+	{"F|hour: x", `opaque(F|hour: hour needs a number, found "x")`},
+	{"F|exists: yes", `opaque(F|exists: exists needs true or false)`},
+	{"F|exists: [true, false]", `opaque(F|exists: exists needs true or false)`},
+	{"F|gt: ten", `opaque(F|gt: gt needs a number, found "ten")`},
+	{"F|contains: null", `opaque(F|contains: null value with modifiers "contains")`},
+}
+
+func TestModifiers(t *testing.T) {
+	for _, tt := range modifierTests {
 		r := parseOne(t, detectionRule("        "+tt.item+"\n"))
 		s := stage(t, r, "sel")
 		if got := render(s.Expr); got != tt.want {
@@ -114,40 +118,41 @@ func TestModifiers(t *testing.T) {
 	}
 }
 
+// shapeTests follow the rules specification v2.1, "Search-Identifier": maps are AND, lists OR,
+// plain list values are keywords.
+var shapeTests = []struct{ name, sel, want string }{
+	{"map", "        A: 1\n        B: x\n", `and(A eq ["1"] {numeric}, B eq ["x"])`},
+	{"one item", "        A: x\n", `A eq ["x"]`},
+	{"value list", "        A:\n            - x\n            - 'y'\n", `A eq ["x" "y"]`},
+	{"list of maps", "        - A: x\n        - B: y\n          C: z\n", `or(A eq ["x"], and(B eq ["y"], C eq ["z"]))`},
+	{"list at key indentation", "    - A: x\n    - B: y\n", `or(A eq ["x"], B eq ["y"])`},
+	{"keywords", "        - 'evil'\n        - 'svchost.exe -n evil'\n", ` keyword ["evil" "svchost.exe -n evil"]`},
+	{"keyword all", "        '|all':\n            - 'a'\n            - 'b'\n", ` keyword ["a" "b"] {all}`},
+	{"keyword contains", "        '|contains': 'a'\n", ` contains ["a"]`},
+	{"lone keyword", "        evil\n", ` keyword ["evil"]`},
+	{"keywords and maps", "        - A: x\n        - k1\n        - B: y\n        - k2\n", `or(A eq ["x"],  keyword ["k1" "k2"], B eq ["y"])`},
+	{"null", "        A: null\n", `A null []`},
+	{"tilde", "        A: ~\n", `A null []`},
+	{"no value", "        A:\n", `A null []`},
+	{"empty string", "        A: ''\n", `A eq [""]`},
+	{"null in list", "        A:\n            - ''\n            - null\n", `or(A null [], A eq [""])`},
+	{"null with neq", "        A|neq: null\n", `A null [] {negated}`},
+	{"numbers", "        A: [4624, 0x10, 1.5]\n", `A eq ["4624" "0x10" "1.5"] {numeric}`},
+	{"quoted number", "        A: '4624'\n", `A eq ["4624"]`},
+	{"mixed numbers", "        A: [4624, x]\n", `A eq ["4624" "x"]`},
+	{"bools", "        A: True\n        B: false\n", `and(A eq ["true"], B eq ["false"])`},
+	{"flow map", "        {A: x, B: y}\n", `and(A eq ["x"], B eq ["y"])`},
+	{"nested map value", "        A:\n            B: x\n", `opaque(A: a mapping as the value of a field)`},
+	{"map in value list", "        A:\n            - B: x\n", `opaque(A: a value list holding a mapping)`},
+	{"empty value list", "        A: []\n", `opaque(A: empty list of values)`},
+	{"empty map", "        {}\n", `opaque(sel: empty mapping)`},
+	{"empty list", "        []\n", `opaque(sel: empty list)`},
+	{"complex key", "        ? [a, b]\n        : c\n", `opaque(: a field name that is a list)`},
+	{"list of lists", "        - [a, b]\n", `opaque(sel: a list inside a list of search values)`},
+}
+
 func TestValueShapes(t *testing.T) {
-	// Rules specification v2.1, "Search-Identifier": maps are AND, lists OR, plain list values
-	// are keywords.
-	tests := []struct{ name, sel, want string }{
-		{"map", "        A: 1\n        B: x\n", `and(A eq ["1"] {numeric}, B eq ["x"])`},
-		{"one item", "        A: x\n", `A eq ["x"]`},
-		{"value list", "        A:\n            - x\n            - 'y'\n", `A eq ["x" "y"]`},
-		{"list of maps", "        - A: x\n        - B: y\n          C: z\n", `or(A eq ["x"], and(B eq ["y"], C eq ["z"]))`},
-		{"list at key indentation", "    - A: x\n    - B: y\n", `or(A eq ["x"], B eq ["y"])`},
-		{"keywords", "        - 'evil'\n        - 'svchost.exe -n evil'\n", ` keyword ["evil" "svchost.exe -n evil"]`},
-		{"keyword all", "        '|all':\n            - 'a'\n            - 'b'\n", ` keyword ["a" "b"] {all}`},
-		{"keyword contains", "        '|contains': 'a'\n", ` contains ["a"]`},
-		{"lone keyword", "        evil\n", ` keyword ["evil"]`},
-		{"keywords and maps", "        - A: x\n        - k1\n        - B: y\n        - k2\n", `or(A eq ["x"],  keyword ["k1" "k2"], B eq ["y"])`},
-		{"null", "        A: null\n", `A null []`},
-		{"tilde", "        A: ~\n", `A null []`},
-		{"no value", "        A:\n", `A null []`},
-		{"empty string", "        A: ''\n", `A eq [""]`},
-		{"null in list", "        A:\n            - ''\n            - null\n", `or(A null [], A eq [""])`},
-		{"null with neq", "        A|neq: null\n", `A null [] {negated}`},
-		{"numbers", "        A: [4624, 0x10, 1.5]\n", `A eq ["4624" "0x10" "1.5"] {numeric}`},
-		{"quoted number", "        A: '4624'\n", `A eq ["4624"]`},
-		{"mixed numbers", "        A: [4624, x]\n", `A eq ["4624" "x"]`},
-		{"bools", "        A: True\n        B: false\n", `and(A eq ["true"], B eq ["false"])`},
-		{"flow map", "        {A: x, B: y}\n", `and(A eq ["x"], B eq ["y"])`},
-		{"nested map value", "        A:\n            B: x\n", `opaque(A: a mapping as the value of a field)`},
-		{"map in value list", "        A:\n            - B: x\n", `opaque(A: a value list holding a mapping)`},
-		{"empty value list", "        A: []\n", `opaque(A: empty list of values)`},
-		{"empty map", "        {}\n", `opaque(sel: empty mapping)`},
-		{"empty list", "        []\n", `opaque(sel: empty list)`},
-		{"complex key", "        ? [a, b]\n        : c\n", `opaque(: a field name that is a list)`},
-		{"list of lists", "        - [a, b]\n", `opaque(sel: a list inside a list of search values)`},
-	}
-	for _, tt := range tests {
+	for _, tt := range shapeTests {
 		r := parseOne(t, detectionRule(tt.sel))
 		s := stage(t, r, "sel")
 		if got := render(s.Expr); got != tt.want {
@@ -180,12 +185,12 @@ func TestWildcards(t *testing.T) {
 	r := parseOne(t, detectionRule(`        A: 'C:\Temp\*.exe'
         B|endswith: '\x\*y'
         C|re: '.*'
-        D|cidr: '10.*'
+        D|cidr: '10.0.0.0/8'
         E|contains: '?'
         F|gt: 1
 `))
 	got := render(stage(t, r, "sel").Expr)
-	want := `and(A eq ["C:\\Temp\\*.exe"], B endswith ["\\x\\*y"], C re [".*"], D cidr ["10.*"], E contains ["?"] {wildcard}, F gt ["1"] {numeric})`
+	want := `and(A eq ["C:\\Temp\\*.exe"], B endswith ["\\x\\*y"], C re [".*"], D cidr ["10.0.0.0/8"], E contains ["?"] {wildcard}, F gt ["1"] {numeric})`
 	if got != want {
 		t.Errorf("\n got %s\nwant %s", got, want)
 	}

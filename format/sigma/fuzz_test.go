@@ -78,6 +78,15 @@ func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
+	for _, tt := range modifierTests {
+		f.Add([]byte(detectionRule("        " + tt.item + "\n")))
+	}
+	for _, tt := range shapeTests {
+		f.Add([]byte(detectionRule(tt.sel)))
+	}
+	for _, tt := range errorTests {
+		f.Add([]byte(tt.src))
+	}
 	if dir := testcorpora.Find(); dir != "" {
 		// A sample of the corpora: every 50th file.
 		i := 0

@@ -295,31 +295,32 @@ filter:
 	}
 }
 
+var errorTests = []struct{ name, src, want string }{
+	{"yaml syntax", "title: t\ndetection:\n  sel: [a\n", "x.yml:2: yaml: did not find expected ',' or ']'"},
+	{"yaml in second document", "title: a\ndetection: {s: {a: b}, condition: s}\n---\ntitle: b\n  bad: indent\n", "x.yml:5: yaml: mapping values are not allowed in this context"},
+	{"not a mapping", "- a\n- b\n", "x.yml:1:1: a Sigma document is a mapping, found a list"},
+	{"missing detection", "title: t\nlogsource: {product: x}\n", "x.yml:1:1: missing detection: a Sigma rule needs a detection (or correlation, or filter) section"},
+	{"detection not a mapping", "title: t\ndetection: sel\n", `x.yml:2:12: detection must be a mapping, found "sel"`},
+	{"missing condition", "title: t\ndetection:\n    sel: {a: b}\n", "x.yml:2:1: detection: missing condition"},
+	{"empty condition", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n", "x.yml:4:5: detection: empty condition"},
+	{"condition map", "title: t\ndetection:\n    sel: {a: b}\n    condition: {a: b}\n", "x.yml:4:16: condition must be text or a list, found a mapping"},
+	{"duplicate block", "title: t\ndetection:\n    sel: {a: b}\n    sel: {c: d}\n    condition: sel\n", `x.yml:4:5: detection: duplicate key "sel" (first at line 3)`},
+	{"complex block key", "title: t\ndetection:\n    ? [a]\n    : b\n    condition: x\n", "x.yml:3:7: detection: a search identifier is a name, found a list"},
+	{"condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 1 of )\n", `x.yml:4:21: condition: expected identifier after "1 of", found ")"`},
+	{"quoted condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 'sel and nope'\n", `x.yml:4:25: condition: unknown search identifier "nope"`},
+	{"condition list column", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n        - sel\n        - sel or\n", `x.yml:6:17: condition: expected identifier, "not", "1 of", "all of" or "(", found end of condition`},
+	{"block condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: |\n        sel and\n        1 of x*\n", `x.yml:6:9: condition: "x*" matches no search identifier`},
+	{"aggregation column", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | count() > x\n", `x.yml:4:32: condition: expected a number after ">", found "x"`},
+	{"near unknown", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | near other\n", `x.yml:4:27: condition: unknown search identifier "other"`},
+	{"correlation without type", "title: t\ncorrelation:\n    rules: [a]\n", "x.yml:2:1: correlation: missing type"},
+	{"correlation bad threshold", "title: t\ncorrelation:\n    type: event_count\n    condition: {gte: many}\n", `x.yml:4:22: correlation condition gte: expected a number, found "many"`},
+	{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq or field)`},
+	{"invalid utf-8", "title: t\ndescription: caf\xe9\n", "x.yml:2:17: invalid UTF-8"},
+	{"unknown action", "action: merge\ntitle: t\n", `x.yml:1:1: unknown action "merge"`},
+}
+
 func TestErrors(t *testing.T) {
-	tests := []struct{ name, src, want string }{
-		{"yaml syntax", "title: t\ndetection:\n  sel: [a\n", "x.yml:2: yaml: did not find expected ',' or ']'"},
-		{"yaml in second document", "title: a\ndetection: {s: {a: b}, condition: s}\n---\ntitle: b\n  bad: indent\n", "x.yml:5: yaml: mapping values are not allowed in this context"},
-		{"not a mapping", "- a\n- b\n", "x.yml:1:1: a Sigma document is a mapping, found a list"},
-		{"missing detection", "title: t\nlogsource: {product: x}\n", "x.yml:1:1: missing detection: a Sigma rule needs a detection (or correlation, or filter) section"},
-		{"detection not a mapping", "title: t\ndetection: sel\n", `x.yml:2:12: detection must be a mapping, found "sel"`},
-		{"missing condition", "title: t\ndetection:\n    sel: {a: b}\n", "x.yml:2:1: detection: missing condition"},
-		{"empty condition", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n", "x.yml:4:5: detection: empty condition"},
-		{"condition map", "title: t\ndetection:\n    sel: {a: b}\n    condition: {a: b}\n", "x.yml:4:16: condition must be text or a list, found a mapping"},
-		{"duplicate block", "title: t\ndetection:\n    sel: {a: b}\n    sel: {c: d}\n    condition: sel\n", `x.yml:4:5: detection: duplicate key "sel" (first at line 3)`},
-		{"complex block key", "title: t\ndetection:\n    ? [a]\n    : b\n    condition: x\n", "x.yml:3:7: detection: a search identifier is a name, found a list"},
-		{"condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 1 of )\n", `x.yml:4:21: condition: expected identifier after "1 of", found ")"`},
-		{"quoted condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 'sel and nope'\n", `x.yml:4:25: condition: unknown search identifier "nope"`},
-		{"condition list column", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n        - sel\n        - sel or\n", `x.yml:6:17: condition: expected identifier, "not", "1 of", "all of" or "(", found end of condition`},
-		{"block condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: |\n        sel and\n        1 of x*\n", `x.yml:6:9: condition: "x*" matches no search identifier`},
-		{"aggregation column", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | count() > x\n", `x.yml:4:32: condition: expected a number after ">", found "x"`},
-		{"near unknown", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | near other\n", `x.yml:4:27: condition: unknown search identifier "other"`},
-		{"correlation without type", "title: t\ncorrelation:\n    rules: [a]\n", "x.yml:2:1: correlation: missing type"},
-		{"correlation bad threshold", "title: t\ncorrelation:\n    type: event_count\n    condition: {gte: many}\n", `x.yml:4:22: correlation condition gte: expected a number, found "many"`},
-		{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq or field)`},
-		{"invalid utf-8", "title: t\ndescription: caf\xe9\n", "x.yml:2:17: invalid UTF-8"},
-		{"unknown action", "action: merge\ntitle: t\n", `x.yml:1:1: unknown action "merge"`},
-	}
-	for _, tt := range tests {
+	for _, tt := range errorTests {
 		rules, errs := Parse("x.yml", []byte(tt.src))
 		if len(errs) != 1 {
 			t.Errorf("%s: %d rules, errors %v; want one error", tt.name, len(rules), errs)
