@@ -89,6 +89,7 @@ var nativeFamilies = []struct {
 	{"devicenetworkevents", familyWindows},
 	{"deviceimageloadevents", familyWindows},
 	{"deviceevents", familyWindows},
+	{"logs-endpoint.events", familyHost}, // every OS: host.os.type says which
 }
 
 // familyOf classifies a log source.
@@ -100,8 +101,10 @@ func familyOf(ls rule.LogSource) family {
 	if f, ok := sigmaFamilies[[2]string{p, ""}]; ok {
 		return f
 	}
+	// An index list can name a cross-OS log beside a specific one (logs-endpoint.events.* and
+	// winlogbeat-*): the specific one decides.
 	for _, n := range ls.Native {
-		if f, ok := nativeFamily(n); ok {
+		if f, ok := nativeFamily(n); ok && f != familyHost {
 			return f
 		}
 	}
@@ -127,6 +130,9 @@ func familyOfRule(r *rule.Rule) family {
 	f := familyOf(r.LogSource)
 	if f != familyHost {
 		return f
+	}
+	if isWindowsHost(r) {
+		return familyWindows
 	}
 	for _, p := range r.PositivePredicates() {
 		if !datasetFields[strings.ToLower(p.Field)] || p.Kind != rule.KindEq {

@@ -154,16 +154,6 @@ var windowsServices = map[string][]WindowsSource{
 	"wmi":       {{Provider: "Microsoft-Windows-WMI-Activity", Channel: "Microsoft-Windows-WMI-Activity/Operational"}},
 }
 
-// nativeWindowsCategories give Defender tables and Elastic endpoint datasets the Sigma
-// category whose events they carry.
-var nativeWindowsCategories = []struct{ sub, category string }{
-	{"deviceprocessevents", "process_creation"},
-	{"devicefileevents", "file_event"},
-	{"deviceregistryevents", "registry_event"},
-	{"devicenetworkevents", "network_connection"},
-	{"deviceimageloadevents", "image_load"},
-}
-
 // WindowsSources returns the Windows event streams a Sigma log source selects: a category's
 // Sysmon (and Security) events, or a service's channels. The result is a fresh copy the caller
 // may keep.
@@ -171,23 +161,15 @@ func WindowsSources(ls rule.LogSource) []WindowsSource {
 	if p := strings.ToLower(ls.Product); p != "windows" && p != "" {
 		return nil
 	}
-	var src []WindowsSource
 	if c := windowsCategories[strings.ToLower(ls.Category)]; c != nil {
-		src = c
-	} else if s := windowsServices[strings.ToLower(ls.Service)]; s != nil {
-		src = s
-	} else {
-		for _, n := range ls.Native {
-			l := strings.ToLower(n)
-			for _, nc := range nativeWindowsCategories {
-				if strings.Contains(l, nc.sub) {
-					src = windowsCategories[nc.category]
-				}
-			}
-			if strings.Contains(l, "securityevent") {
-				src = windowsServices["security"]
-			}
-		}
+		return cloneSources(c)
+	}
+	return cloneSources(windowsServices[strings.ToLower(ls.Service)])
+}
+
+func cloneSources(src []WindowsSource) []WindowsSource {
+	if src == nil {
+		return nil
 	}
 	out := make([]WindowsSource, len(src))
 	for i, s := range src {
@@ -207,6 +189,9 @@ func WindowsSources(ls rule.LogSource) []WindowsSource {
 func windowsEvents(r *rule.Rule, f family) []rule.Event {
 	ids := positiveInts(r, f, "EventID")
 	sources := WindowsSources(r.LogSource)
+	if len(sources) == 0 {
+		sources = nativeWindowsSources(r, f)
+	}
 	if len(sources) == 0 {
 		// No category or service: a rule on Channel and EventID (Sigma rpc_firewall, Kusto
 		// WindowsEvent) still names events when the channel is known.
