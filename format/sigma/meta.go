@@ -78,7 +78,7 @@ func body(texts []string) string {
 	return b.String()
 }
 
-// detailLabels are the header facts of the specification with no field of their own in the
+// detailKeys are the header facts of the specification with no field of their own in the
 // model, in the order pages show them; other keys are arbitrary custom fields (rules
 // specification v2.1, "File Structure": "[arbitrary custom fields]") shown after them.
 var detailKeys = []string{"taxonomy", "scope", "generate", "regression_tests_path", "simulation"}

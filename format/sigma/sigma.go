@@ -19,7 +19,7 @@ import (
 // Parse parses one Sigma YAML file (one or more documents) into rules. Errors are *rule.Error
 // values naming file:line:col; a broken document does not hide the good ones.
 func Parse(path string, data []byte) ([]*rule.Rule, []error) {
-	f := &file{path: path, data: data, lines: splitLines(data)}
+	f := &file{path: path, lines: splitLines(data)}
 	var rules []*rule.Rule
 	var errs []error
 	var global *document // Sigma v1 `action: global`, merged into each following document
@@ -72,7 +72,6 @@ func Parse(path string, data []byte) ([]*rule.Rule, []error) {
 // file is the parsing state of one file.
 type file struct {
 	path  string
-	data  []byte
 	lines []string // the file's lines without line terminators
 }
 
