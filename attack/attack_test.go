@@ -130,7 +130,13 @@ func TestLoadErrors(t *testing.T) {
 		`{"type":"bundle"}`,
 		`{"objects":[{"type":"attack-pattern"}]}`, // no matrix
 		`{"objects":[{"type":"x-mitre-matrix","tactic_refs":["x-mitre-tactic--missing"]}]}`,
-		`{"objects":[{"type":1}]}`,
+		`{"objects":[{"type":"attack-pattern","name":1}]}`, // a kept object that does not decode
+		`{"objects":[{"a":"b"]}`,
+		`{"objects":[{"a":"b}]}`,
+		`{"objects":[{"a":1} {"b":2}]}`,
+		`{"objects":[]} trailing`,
+		`{"objects":[{"a":1},]}`,
+		`{"objects" [1]}`,
 	} {
 		if _, err := Load(strings.NewReader(src)); err == nil {
 			t.Errorf("Load(%q): no error", src)
