@@ -224,3 +224,20 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// FuzzLoad looks for inputs that make Load panic or accept a bundle without a matrix.
+func FuzzLoad(f *testing.F) {
+	f.Add(tiny)
+	for _, s := range []string{``, `{}`, `{"objects":[]}`, `{"objects":[{"a":"b\"]}"}]}`, `{"x":[{"objects":1}],"objects":[1,"2",null]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		m, err := Load(strings.NewReader(src))
+		if err == nil && len(m.Tactics()) == 0 {
+			t.Errorf("Load(%q) accepted a bundle without tactics", src)
+		}
+		if err == nil {
+			m.Resolve([]string{"attack.persistence", "attack.t1098", "T1000"})
+		}
+	})
+}

@@ -61,6 +61,9 @@ var nativeFamilies = []struct {
 	{"azureactivity", familyAzureActivity},
 	{"azure:monitor:activity", familyAzureActivity},
 	{"azure.auditlogs", familyAzureAudit},
+	// Splunk's Entra ID sourcetype carries audit, sign-in and risk events; its rules mostly
+	// filter the audit operationName.
+	{"azure:monitor:aad", familyAzureAudit},
 	{"azure.signinlogs", familyAzureSignIn},
 	{"signinlogs", familyAzureSignIn}, // SigninLogs, AADNonInteractiveUserSignInLogs
 	{"auditlogs", familyAzureAudit},   // Sentinel AuditLogs
