@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -164,16 +165,18 @@ func countKind(stages []rule.Stage, k rule.StageKind) int {
 // the Refs of quantifiers.
 func resolve(e *rule.Expr, names []string) error {
 	var err error
+	known := make(map[string]bool, len(names))
+	for _, n := range names {
+		known[n] = true
+	}
 	e.Walk(func(x *rule.Expr) {
 		if err != nil {
 			return
 		}
 		switch x.Op {
 		case rule.OpRef:
-			for _, n := range names {
-				if n == x.Ref {
-					return
-				}
+			if known[x.Ref] {
+				return
 			}
 			err = &ConditionError{Col: x.Pos.Col, Msg: fmt.Sprintf("unknown search identifier %q", x.Ref)}
 		case rule.OpQuantifier:
@@ -226,27 +229,48 @@ func (f *file) condError(n *yaml.Node, err error, off int) error {
 
 // relocate moves condition positions (line 1, column in the text) to the file.
 func (f *file) relocate(e *rule.Expr, n *yaml.Node, off int) {
-	e.Walk(func(x *rule.Expr) { x.Pos = f.condPos(n, x.Pos.Col+off) })
+	m := f.scalarPositions(n)
+	e.Walk(func(x *rule.Expr) { x.Pos = m.at(x.Pos.Col + off) })
 }
 
 // condPos returns the file position of the 1-based character col of scalar n's value.
-func (f *file) condPos(n *yaml.Node, col int) rule.Pos {
-	rs := []rune(n.Value)
-	off := min(max(col-1, 0), len(rs))
-	prefix := string(rs[:off])
+func (f *file) condPos(n *yaml.Node, col int) rule.Pos { return f.scalarPositions(n).at(col) }
+
+// scalarPos maps characters of a scalar's value to file positions.
+type scalarPos struct {
+	n      *yaml.Node
+	starts []int // for block scalars: character offsets where value lines start
+	indent []int // and the indentation of those lines in the file
+	length int   // the value's length in characters
+}
+
+func (f *file) scalarPositions(n *yaml.Node) *scalarPos {
+	m := &scalarPos{n: n, length: utf8.RuneCountInString(n.Value)}
+	if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle {
+		off := 0
+		for i, l := range strings.Split(n.Value, "\n") {
+			m.starts = append(m.starts, off)
+			indent := 0
+			if ln := n.Line + 1 + i; ln-1 < len(f.lines) {
+				fl := f.lines[ln-1]
+				indent = len(fl) - len(strings.TrimLeft(fl, " "))
+			}
+			m.indent = append(m.indent, indent)
+			off += utf8.RuneCountInString(l) + 1
+		}
+	}
+	return m
+}
+
+func (m *scalarPos) at(col int) rule.Pos {
+	off := min(max(col-1, 0), m.length)
+	n := m.n
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
 		// A block scalar starts on the line after its indicator; each value line is a file
 		// line for literal style (folded style joins lines, so this is then approximate).
-		nl := strings.Count(prefix, "\n")
-		inLine := utf8.RuneCountInString(prefix[strings.LastIndexByte(prefix, '\n')+1:])
-		ln := n.Line + 1 + nl
-		indent := 0
-		if ln-1 < len(f.lines) {
-			l := f.lines[ln-1]
-			indent = len(l) - len(strings.TrimLeft(l, " "))
-		}
-		return rule.Pos{Line: ln, Col: indent + inLine + 1}
+		i := sort.SearchInts(m.starts, off+1) - 1
+		return rule.Pos{Line: n.Line + 1 + i, Col: m.indent[i] + off - m.starts[i] + 1}
 	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
 		return rule.Pos{Line: n.Line, Col: n.Column + 1 + off}
 	}

@@ -401,3 +401,30 @@ detection:
 		}
 	}
 }
+
+func TestLongConditionIsLinear(t *testing.T) {
+	// Positions and identifiers are looked up per node: a long condition over many search
+	// identifiers must not cost the product of the two.
+	var b strings.Builder
+	b.WriteString("title: t\ndetection:\n")
+	const n = 20000
+	for i := range n {
+		fmt.Fprintf(&b, "    s%d: {a: b}\n", i)
+	}
+	b.WriteString("    condition: s0")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, " or s%d", i)
+	}
+	b.WriteString("\n")
+	start := time.Now()
+	rules, errs := Parse("long.yml", []byte(b.String()))
+	if len(errs) > 0 || len(rules) != 1 || len(rules[0].Stages[0].Expr.Args) != n {
+		t.Fatalf("errors %v", errs)
+	}
+	if last := rules[0].Stages[0].Expr.Args[n-1].Pos; last.Line != n+3 || last.Col != 16+len(b.String()[strings.LastIndex(b.String(), "condition: ")+11:strings.LastIndex(b.String(), " s")+1]) {
+		t.Errorf("last identifier at %v", last)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %v", took)
+	}
+}
