@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/ruleatlas/ruleatlas/catalog"
 	"github.com/ruleatlas/ruleatlas/source"
@@ -35,9 +36,21 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var b buildFlags
 	b.register(fs)
 	reportPath := fs.String("report", "", "also write the build report as JSON to `FILE`")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the build to `FILE`")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("build takes no arguments, got %q (use --source)", rest[0])}
