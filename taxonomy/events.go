@@ -44,12 +44,15 @@ type cloudSpec struct {
 	lookup  func(name string) (source string, ok bool)
 	// event normalises an operation name, rejecting values that are not operations.
 	event func(name string) (string, bool)
+	// keywords: field-less values (Sigma keywords) may name operations; event must then
+	// recognise them.
+	keywords bool
 }
 
 var cloudSpecs = map[family]cloudSpec{
 	familyAWS: {provider: "AWS", sourceField: "eventSource", nameField: "eventName",
 		service: awsProvider, lookup: CloudTrailService},
-	familyAzureActivity: {provider: "Azure-Activity", nameField: "operationName", event: armOperation},
+	familyAzureActivity: {provider: "Azure-Activity", nameField: "operationName", event: armOperation, keywords: true},
 	familyAzureAudit:    {provider: "Azure-AuditLogs", nameField: "operationName"},
 	familyAzureSignIn:   {provider: "Azure-SignInLogs"},
 	familyAzureRisk:     {provider: "Azure-RiskDetection", nameField: "riskEventType"},
@@ -68,6 +71,9 @@ func cloudEvents(r *rule.Rule, f family, spec cloudSpec) []rule.Event {
 		provider = workspaceProviderOf(r.LogSource, provider)
 	}
 	keep := func(p *rule.Predicate) bool {
+		if p.Kind == rule.KindKeyword {
+			return spec.keywords
+		}
 		if p.Kind != rule.KindEq {
 			return false
 		}
@@ -79,7 +85,7 @@ func cloudEvents(r *rule.Rule, f family, spec cloudSpec) []rule.Event {
 		var sources, names []string
 		for _, p := range group {
 			vals := exactValues(p)
-			if strings.EqualFold(canonical(f, r.LogSource, p.Field), spec.sourceField) {
+			if p.Kind != rule.KindKeyword && strings.EqualFold(canonical(f, r.LogSource, p.Field), spec.sourceField) {
 				sources = append(sources, vals...)
 			} else {
 				names = append(names, vals...)
