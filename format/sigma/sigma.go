@@ -150,6 +150,11 @@ func (f *file) decode(c chunk) (*document, error) {
 		col := utf8.RuneCount(c.text[bytes.LastIndexByte(c.text[:off], '\n')+1:off]) + 1
 		return nil, rule.Errorf(f.path, line, col, "invalid UTF-8")
 	}
+	if onlyDirectives(c.text) {
+		// `%YAML 1.2` before the first `---` belongs to the next document and changes
+		// nothing Sigma reads.
+		return nil, nil
+	}
 	var n yaml.Node
 	if err := yaml.Unmarshal(c.text, &n); err != nil {
 		msg := err.Error()
@@ -174,6 +179,22 @@ func (f *file) decode(c chunk) (*document, error) {
 		return nil, rule.Errorf(f.path, root.Line, root.Column, "a Sigma document is a mapping, found %s", kindName(root))
 	}
 	return &document{root: root, texts: []string{string(c.text)}, line: c.line}, nil
+}
+
+// onlyDirectives reports whether text holds YAML directives and nothing but comments.
+func onlyDirectives(text []byte) bool {
+	directives := false
+	for _, l := range bytes.Split(text, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		switch {
+		case len(l) == 0 || l[0] == '#':
+		case l[0] == '%':
+			directives = true
+		default:
+			return false
+		}
+	}
+	return directives
 }
 
 // shift moves node lines from the document's coordinates to the file's, and reports whether

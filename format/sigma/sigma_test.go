@@ -131,7 +131,7 @@ func TestMultipleDocuments(t *testing.T) {
 	doc := func(title string) string {
 		return "title: " + title + "\ndetection:\n    sel:\n        a: b\n    condition: sel\n"
 	}
-	src := "---\n" + doc("one") + "---\n# comment only\n---\n" + doc("two") + "--- # separator with a comment\n" +
+	src := "%YAML 1.2\n# directives end here\n---\n" + doc("one") + "---\n# comment only\n---\n" + doc("two") + "--- # separator with a comment\n" +
 		"title: broken\ndetection: [\n" + "---\n" + doc("three") + "...\n"
 	rules, errs := Parse("m.yml", []byte(src))
 	var titles []string
@@ -141,13 +141,13 @@ func TestMultipleDocuments(t *testing.T) {
 			t.Errorf("%s body %q, want its own document", r.Title, r.Body)
 		}
 	}
-	if got := strings.Join(titles, " "); got != "one@2 two@10 three@19" {
+	if got := strings.Join(titles, " "); got != "one@4 two@12 three@21" {
 		t.Errorf("rules %s", got)
 	}
-	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "m.yml:17:") {
-		t.Errorf("errors %v, want one at m.yml:17", errs)
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "m.yml:19:") {
+		t.Errorf("errors %v, want one at m.yml:19", errs)
 	}
-	if stage(t, rules[1], "sel").Pos.Line != 12 {
+	if stage(t, rules[1], "sel").Pos.Line != 14 {
 		t.Errorf("positions of later documents are file lines: %v", stage(t, rules[1], "sel").Pos)
 	}
 }
@@ -337,7 +337,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestEmptyFiles(t *testing.T) {
-	for _, src := range []string{"", "\n", "# only a comment\n", "---\n", "---\n...\n", "null\n"} {
+	for _, src := range []string{"", "\n", "# only a comment\n", "---\n", "---\n...\n", "null\n", "%YAML 1.2\n---\n"} {
 		rules, errs := Parse("e.yml", []byte(src))
 		if len(rules) != 0 || len(errs) != 0 {
 			t.Errorf("%q: %d rules, errors %v", src, len(rules), errs)
