@@ -17,7 +17,9 @@
 //	GitHub                 GitHub audit log; event action
 //	Sysmon, Security-Auditing, PowerShell, ...  Windows event logs; event the Event ID, with its title
 //
-// A rule that names a provider but no operation gets the provider's rule.CatchAll event.
+// A rule that names a provider but no operation gets the provider's rule.CatchAll event. Where
+// the service cannot be told (an eventName missing from the operations table, a CloudTrail rule
+// on every service), the family's bare name is the provider: AWS, GCP, GoogleWorkspace.
 package taxonomy
 
 //go:generate go run ./internal/gen -o cloudtrail_operations.tsv
