@@ -111,7 +111,7 @@ func TestWindowsSources(t *testing.T) {
 		{Provider: "Microsoft-Windows-Sysmon", Channel: "Microsoft-Windows-Sysmon/Operational", EventIDs: []int{1}},
 		{Provider: "Microsoft-Windows-Security-Auditing", Channel: "Security", EventIDs: []int{4688}, Fields: map[string]string{
 			"Image": "NewProcessName", "ParentImage": "ParentProcessName", "ProcessId": "NewProcessId",
-			"ParentProcessId": "ProcessId", "LogonId": "SubjectLogonId"}},
+			"ParentProcessId": "ProcessId"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("process_creation\n got %+v\nwant %+v", got, want)

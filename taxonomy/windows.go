@@ -33,13 +33,13 @@ const (
 )
 
 // security4688Fields: Security 4688 carries the new process as NewProcessName and its parent
-// as ParentProcessName; the creator's ProcessId is the parent's.
+// as ParentProcessName; the creator's ProcessId is the parent's. Fields whose values differ in
+// form (User, IntegrityLevel as a SID label) are not mapped: renaming them would not match.
 var security4688Fields = map[string]string{
 	"Image":           "NewProcessName",
 	"ParentImage":     "ParentProcessName",
 	"ProcessId":       "NewProcessId",
 	"ParentProcessId": "ProcessId",
-	"LogonId":         "SubjectLogonId",
 }
 
 func sysmon(ids ...int) WindowsSource {
