@@ -129,9 +129,10 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 				f.note(r, pos(timeframe), len(r.Stages), fmt.Sprintf("timeframe %q is not a number and a unit (s, m, h, d)", tf))
 			}
 		}
+		// Stage names are unique: a search identifier may already be called "aggregation".
 		name := "aggregation"
-		if n := countKind(r.Stages, rule.StageAggregate); n > 0 {
-			name = fmt.Sprintf("aggregation%d", n+1)
+		for i := 2; hasStage(r.Stages, name); i++ {
+			name = fmt.Sprintf("aggregation%d", i)
 		}
 		r.Stages = append(r.Stages, rule.Stage{
 			Index: len(r.Stages), Name: name, Kind: rule.StageAggregate,
@@ -149,6 +150,15 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 		cond.Expr = &rule.Expr{Op: rule.OpOr, Pos: pos(condVal), Args: exprs}
 	}
 	return nil
+}
+
+func hasStage(stages []rule.Stage, name string) bool {
+	for _, s := range stages {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func countKind(stages []rule.Stage, k rule.StageKind) int {

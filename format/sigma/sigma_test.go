@@ -428,3 +428,14 @@ func TestLongConditionIsLinear(t *testing.T) {
 		t.Errorf("took %v", took)
 	}
 }
+
+func TestAggregationStageNamesAreUnique(t *testing.T) {
+	r := parseOne(t, "title: t\ndetection:\n    aggregation: {a: b}\n    condition:\n        - aggregation | count() > 1\n        - aggregation | count() > 2\n")
+	var names []string
+	for _, s := range r.Stages {
+		names = append(names, s.Name)
+	}
+	if got := strings.Join(names, " "); got != "condition aggregation aggregation2 aggregation3" {
+		t.Errorf("stages %s", got)
+	}
+}
