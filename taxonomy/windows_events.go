@@ -46,6 +46,7 @@ var windowsEventTitles = buildEventTitles([]struct {
 		4672: "Special privileges assigned to new logon.",
 		4673: "A privileged service was called.",
 		4674: "An operation was attempted on a privileged object.",
+		4616: "The system time was changed.",
 		4688: "A new process has been created.",
 		4689: "A process has exited.",
 		4692: "Backup of data protection master key was attempted.",
@@ -66,6 +67,7 @@ var windowsEventTitles = buildEventTitles([]struct {
 		4724: "An attempt was made to reset an account's password.",
 		4725: "A user account was disabled.",
 		4726: "A user account was deleted.",
+		4730: "A security-enabled global group was deleted.",
 		4728: "A member was added to a security-enabled global group.",
 		4729: "A member was removed from a security-enabled global group.",
 		4732: "A member was added to a security-enabled local group.",
@@ -101,6 +103,7 @@ var windowsEventTitles = buildEventTitles([]struct {
 		4946: "A change has been made to Windows Firewall exception list. A rule was added.",
 		4947: "A change has been made to Windows Firewall exception list. A rule was modified.",
 		4948: "A change has been made to Windows Firewall exception list. A rule was deleted.",
+		5379: "Credential Manager credentials were read.",
 		5038: "Code integrity determined that the image hash of a file is not valid.",
 		5136: "A directory service object was modified.",
 		5137: "A directory service object was created.",
@@ -116,10 +119,36 @@ var windowsEventTitles = buildEventTitles([]struct {
 		1102: "The audit log was cleared.",
 	}},
 	{"System", "Service Control Manager", map[int]string{
+		7023: "A service terminated with an error.",
 		7034: "A service terminated unexpectedly.",
 		7036: "A service entered the running or stopped state.",
 		7040: "The start type of a service was changed.",
 		7045: "A service was installed in the system.",
+	}},
+	{"System", "Microsoft-Windows-Kernel-Power", map[int]string{
+		41: "The system has rebooted without cleanly shutting down first.",
+	}},
+	{"Application", "Application Error", map[int]string{
+		1000: "Faulting application.",
+	}},
+	{"Application", "MsiInstaller", map[int]string{
+		1033: "Windows Installer installed the product.",
+		1034: "Windows Installer removed the product.",
+		1040: "Beginning a Windows Installer transaction.",
+		1042: "Ending a Windows Installer transaction.",
+	}},
+	{"Application", "MSSQLSERVER", map[int]string{
+		18456: "Login failed for user.",
+		33205: "SQL Server audit event.",
+	}},
+	{"Microsoft-Windows-DNS Client Events/Operational", "Microsoft-Windows-DNS-Client", map[int]string{
+		3008: "DNS query is completed.",
+	}},
+	{"Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "Microsoft-Windows-Windows Firewall With Advanced Security", map[int]string{
+		2004: "A rule has been added to the Windows Firewall exception list.",
+		2005: "A rule has been modified in the Windows Firewall exception list.",
+		2006: "A rule has been deleted in the Windows Firewall exception list.",
+		2033: "All rules have been deleted from the Windows Firewall configuration on this computer.",
 	}},
 	{"System", "Microsoft-Windows-Eventlog", map[int]string{
 		104: "The log file was cleared.",
@@ -152,13 +181,15 @@ var windowsEventTitles = buildEventTitles([]struct {
 		800: "Pipeline execution details.",
 	}},
 	{"Microsoft-Windows-TaskScheduler/Operational", "Microsoft-Windows-TaskScheduler", map[int]string{
-		106: "Task registered", 140: "Task registration updated", 141: "Task registration deleted",
+		106: "Task registered", 140: "Task registration updated", 141: "Task registration deleted", 142: "Task disabled",
 		129: "Created task process", 200: "Action started", 201: "Action completed",
 	}},
 	{"Microsoft-Windows-Windows Defender/Operational", "Microsoft-Windows-Windows Defender", map[int]string{
 		1006: "The antimalware engine found malware or other potentially unwanted software.",
 		1116: "The antimalware platform detected malware or other potentially unwanted software.",
 		1117: "The antimalware platform performed an action to protect your system from malware.",
+		1121: "An attack surface reduction rule fired in block mode.",
+		1122: "An attack surface reduction rule fired in audit mode.",
 		5001: "Real-time protection is disabled.",
 		5007: "The antimalware platform configuration changed.",
 		5010: "Scanning for malware and other potentially unwanted software is disabled.",
