@@ -108,6 +108,7 @@ func (spec cloudSpec) pair(provider string, sources, names []string) []rule.Even
 		}
 		return provider
 	}
+	named := false
 	for _, n := range names {
 		ev := n
 		if spec.event != nil {
@@ -116,6 +117,7 @@ func (spec cloudSpec) pair(provider string, sources, names []string) []rule.Even
 				continue
 			}
 		}
+		named = true
 		known, hasKnown := "", false
 		if spec.lookup != nil {
 			known, hasKnown = spec.lookup(n)
@@ -135,7 +137,7 @@ func (spec cloudSpec) pair(provider string, sources, names []string) []rule.Even
 			}
 		}
 	}
-	if len(names) == 0 {
+	if !named {
 		for _, s := range sources {
 			out = append(out, rule.Event{Provider: providerOf(s), Event: rule.CatchAll})
 		}
