@@ -176,6 +176,10 @@ func (b *blockReader) finish(p *rule.Predicate, vals []*yaml.Node, owner *yaml.N
 	if reason := check(p, rest, numeric); reason != "" {
 		return b.opaque(owner, text, reason)
 	}
+	if p.Flags.All && len(p.Values) == 1 {
+		// Readable, but the modifiers appendix ("Generic Modifiers") disallows it.
+		b.f.note(b.r, p.Pos, b.stage, text+": all with a single value")
+	}
 	e := &rule.Expr{Op: rule.OpPredicate, Pos: p.Pos, Predicate: p}
 	if null != nil {
 		return &rule.Expr{Op: rule.OpOr, Pos: p.Pos, Args: []*rule.Expr{null, e}}
