@@ -44,6 +44,17 @@ type Technique struct {
 // Tactics returns the tactics in matrix order.
 func (m *Matrix) Tactics() []*Tactic { return m.tactics }
 
+// Techniques returns every technique of the bundle, revoked and deprecated ones included, sorted
+// by ID: the rows Resolve gives can name techniques no tactic lists.
+func (m *Matrix) Techniques() []*Technique {
+	out := make([]*Technique, 0, len(m.techniques))
+	for _, t := range m.techniques {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Technique returns the technique with the given ID, case-insensitively, or nil.
 func (m *Matrix) Technique(id string) *Technique {
 	return m.techniques[strings.ToUpper(strings.TrimSpace(id))]

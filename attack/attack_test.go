@@ -2,6 +2,7 @@ package attack
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
@@ -66,6 +67,31 @@ func TestLoadTiny(t *testing.T) {
 	}
 	if old := m.Technique("T1000"); !old.Revoked || old.ReplacedBy != "T1098" {
 		t.Errorf("T1000 = %+v, want revoked and replaced by T1098", old)
+	}
+}
+
+func TestTechniques(t *testing.T) {
+	var ids []string
+	for _, tech := range loadTiny(t).Techniques() {
+		ids = append(ids, tech.ID)
+	}
+	if want := []string{"T1000", "T1064", "T1098", "T1136", "T1136.003"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("Techniques %v, want %v", ids, want)
+	}
+}
+
+// mitre/cti publishes the bundle pretty-printed; Load reads it the same.
+func TestLoadIndented(t *testing.T) {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(tiny), "", "    "); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, loadTiny(t)) {
+		t.Errorf("indented bundle loads differently")
 	}
 }
 
