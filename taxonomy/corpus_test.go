@@ -105,3 +105,31 @@ func TestCorpusSeeds(t *testing.T) {
 		t.Errorf("found %d of the %d seed rules", found, len(want))
 	}
 }
+
+// BenchmarkAnnotate annotates every Sigma and Suzaku rule; bytes are the rules' source text.
+func BenchmarkAnnotate(b *testing.B) {
+	var rules []*rule.Rule
+	var size int64
+	for _, d := range []string{"sigma", "suzaku-rules"} {
+		root := testcorpora.Path(b, d)
+		filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(path, ".yml") {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rs, _ := sigma.Parse(path, data)
+			rules = append(rules, rs...)
+			size += int64(len(data))
+			return nil
+		})
+	}
+	b.SetBytes(size)
+	for b.Loop() {
+		for _, r := range rules {
+			taxonomy.Annotate(r)
+		}
+	}
+}
