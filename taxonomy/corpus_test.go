@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ruleatlas/ruleatlas/format/sigma"
@@ -14,9 +15,21 @@ import (
 	"github.com/ruleatlas/ruleatlas/taxonomy"
 )
 
-// sigmaRules parses every Sigma rule file under the given corpus directories.
+var (
+	parsedMu sync.Mutex
+	parsed   = map[string][]*rule.Rule{}
+)
+
+// sigmaRules parses every Sigma rule file under the given corpus directories, once per test
+// binary: Annotate is idempotent, so tests can share the rules.
 func sigmaRules(t *testing.T, dirs ...string) []*rule.Rule {
 	t.Helper()
+	parsedMu.Lock()
+	defer parsedMu.Unlock()
+	key := strings.Join(dirs, ",")
+	if rules, ok := parsed[key]; ok {
+		return rules
+	}
 	var out []*rule.Rule
 	for _, d := range dirs {
 		root := testcorpora.Path(t, d)
@@ -39,6 +52,7 @@ func sigmaRules(t *testing.T, dirs ...string) []*rule.Rule {
 			t.Fatal(err)
 		}
 	}
+	parsed[key] = out
 	return out
 }
 
@@ -65,6 +79,30 @@ func TestCorpusCloudTrail(t *testing.T) {
 	}
 	if n < 700 {
 		t.Errorf("%d CloudTrail rules name an eventName; the corpora have over 700", n)
+	}
+}
+
+// Every Sigma rule annotates without panicking; events are well formed, and every Windows rule
+// on a log source of the taxonomy has at least one.
+func TestCorpusSigma(t *testing.T) {
+	windows := 0
+	for _, r := range sigmaRules(t, "sigma", "suzaku-rules") {
+		taxonomy.Annotate(r)
+		for _, e := range r.Events {
+			if e.Provider == "" || e.Event == "" {
+				t.Errorf("%s: malformed event %+v", r.Source.Path, e)
+			}
+		}
+		if r.Class != rule.ClassDetection || !strings.EqualFold(r.LogSource.Product, "windows") || len(taxonomy.WindowsSources(r.LogSource)) == 0 {
+			continue
+		}
+		windows++
+		if len(r.Events) == 0 {
+			t.Errorf("%s: Windows rule on %+v has no events", r.Source.Path, r.LogSource)
+		}
+	}
+	if windows < 2500 {
+		t.Errorf("%d Windows rules on taxonomy log sources; the corpora have over 2500", windows)
 	}
 }
 
