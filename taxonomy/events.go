@@ -189,7 +189,8 @@ func gcpServiceOfMethod(method string) (string, bool) {
 		return "container.googleapis.com", true
 	}
 	i := 0
-	for i < len(parts)-1 && (parts[i] == "google" || parts[i] == "beta" || parts[i] == "alpha" || isAPIVersion(parts[i])) {
+	for i < len(parts)-1 && (parts[i] == "google" || parts[i] == "beta" || parts[i] == "alpha" || isAPIVersion(parts[i]) ||
+		parts[i] == "cloud" && i > 0 && parts[i-1] == "google") { // google.cloud.bigquery.v2...
 		i++
 	}
 	if i == len(parts)-1 {
