@@ -105,7 +105,7 @@ var deviceTableFields = map[string]map[string]string{
 var azureActivityFields = invert(map[string][]string{
 	// Sentinel's OperationNameValue is the ARM operation; its OperationName is a display name,
 	// which case-folds onto this key too: Events only takes ARM-shaped values (with a '/').
-	"operationName":         {"azure.activitylogs.operation_name", "OperationNameValue", "properties.operationName"},
+	"operationName":         {"azure.activitylogs.operation_name", "event.action", "OperationNameValue", "properties.operationName"},
 	"resourceProviderName":  {"ResourceProviderValue", "azure.resource.provider"},
 	"category":              {"CategoryValue", "azure.activitylogs.category"},
 	"resultType":            {"ActivityStatusValue", "azure.activitylogs.result_type"},
@@ -116,7 +116,7 @@ var azureActivityFields = invert(map[string][]string{
 
 var azureAuditFields = invert(map[string][]string{
 	// Sigma's Entra ID rules write the activity as properties.message.
-	"operationName":   {"ActivityDisplayName", "azure.auditlogs.operation_name", "properties.activityDisplayName", "properties.message"},
+	"operationName":   {"ActivityDisplayName", "azure.auditlogs.operation_name", "event.action", "properties.activityDisplayName", "properties.message"},
 	"category":        {"azure.auditlogs.category", "properties.category"},
 	"result":          {"properties.result", "azure.auditlogs.properties.result"},
 	"resultReason":    {"properties.resultReason", "azure.auditlogs.properties.result_reason"},
