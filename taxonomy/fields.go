@@ -38,16 +38,16 @@ var awsFields = invert(map[string][]string{
 	"requestID":           {"aws.cloudtrail.request_id"},
 })
 
-// windowsFields use Sysmon's names, which Sigma's Windows taxonomy adopts; Security 4688 and
-// Defender (Device*Events) columns map to them. The Defender columns here are those of
+// windowsFields use Sysmon's names, which Sigma's Windows taxonomy adopts; ECS, Security 4688,
+// Defender (Device*Events) columns and Splunk's CIM Endpoint data model map to them. The Defender columns here are those of
 // DeviceProcessEvents; other Device tables override them in deviceTableFields.
 var windowsFields = invert(map[string][]string{
-	"Image":               {"process.executable", "NewProcessName", "FolderPath"},
-	"CommandLine":         {"process.command_line", "ProcessCommandLine"},
-	"ParentImage":         {"process.parent.executable", "ParentProcessName", "InitiatingProcessFolderPath"},
-	"ParentCommandLine":   {"process.parent.command_line", "InitiatingProcessCommandLine"},
-	"OriginalFileName":    {"process.pe.original_file_name", "ProcessVersionInfoOriginalFileName"},
-	"CurrentDirectory":    {"process.working_directory"},
+	"Image":               {"process.executable", "NewProcessName", "FolderPath", "Processes.process_path"},
+	"CommandLine":         {"process.command_line", "ProcessCommandLine", "Processes.process"},
+	"ParentImage":         {"process.parent.executable", "ParentProcessName", "InitiatingProcessFolderPath", "Processes.parent_process_path"},
+	"ParentCommandLine":   {"process.parent.command_line", "InitiatingProcessCommandLine", "Processes.parent_process"},
+	"OriginalFileName":    {"process.pe.original_file_name", "ProcessVersionInfoOriginalFileName", "Processes.original_file_name"},
+	"CurrentDirectory":    {"process.working_directory", "Processes.process_current_directory"},
 	"IntegrityLevel":      {"process.token.integrity_level_name", "ProcessIntegrityLevel"},
 	"ProcessId":           {"process.pid"},
 	"ParentProcessId":     {"process.parent.pid", "InitiatingProcessId"},
@@ -55,9 +55,9 @@ var windowsFields = invert(map[string][]string{
 	"Description":         {"process.pe.description", "ProcessVersionInfoFileDescription"},
 	"Product":             {"process.pe.product", "ProcessVersionInfoProductName"},
 	"FileVersion":         {"process.pe.file_version"},
-	"TargetFilename":      {"file.path"},
-	"TargetObject":        {"registry.path"},
-	"Details":             {"registry.data.strings"},
+	"TargetFilename":      {"file.path", "Filesystem.file_path"},
+	"TargetObject":        {"registry.path", "Registry.registry_path"},
+	"Details":             {"registry.data.strings", "Registry.registry_value_data"},
 	"ImageLoaded":         {"dll.path"},
 	"TargetImage":         {"target.process.executable", "Target.process.executable"},
 	"DestinationIp":       {"destination.ip", "RemoteIP"},

@@ -48,6 +48,8 @@ func TestCanonicalField(t *testing.T) {
 		{rule.LogSource{Native: []string{"DeviceImageLoadEvents"}}, "FolderPath", "ImageLoaded"},
 		{rule.LogSource{Native: []string{"winlogbeat-*"}}, "winlog.event_data.TargetUserName", "TargetUserName"},
 		{rule.LogSource{Native: []string{"winlogbeat-*"}}, "event.code", "EventID"},
+		{rule.LogSource{Native: []string{"datamodel=Endpoint.Processes"}}, "Processes.process", "CommandLine"},
+		{rule.LogSource{Native: []string{"datamodel=Endpoint.Registry"}}, "Registry.registry_path", "TargetObject"},
 		{azureAudit, "ActivityDisplayName", "operationName"},
 		{azureAudit, "OperationName", "operationName"},
 		{azureAudit, "properties.message", "operationName"},
