@@ -107,6 +107,10 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rules, errs := Parse("fuzz.yml", data)
 		checkInvariants(t, rules, errs)
+		// The body of a single-document rule is the whole file.
+		if len(rules) == 1 && len(splitDocuments(data)) == 1 && !strings.Contains(string(data), "action") && rules[0].Body != string(data) {
+			t.Fatalf("body %q, want the file", rules[0].Body)
+		}
 	})
 }
 

@@ -3,6 +3,7 @@ package sigma
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -79,8 +80,8 @@ func body(texts []string) string {
 }
 
 // detailKeys are the header facts of the specification with no field of their own in the
-// model, in the order pages show them; other keys are arbitrary custom fields (rules
-// specification v2.1, "File Structure": "[arbitrary custom fields]") shown after them.
+// model, in the order pages show them; extra logsource keys and arbitrary custom fields (rules
+// specification v2.1, "File Structure": "[arbitrary custom fields]") come after them.
 var detailKeys = []string{"taxonomy", "scope", "generate", "regression_tests_path", "simulation"}
 
 // knownKeys are the top-level keys read into fields of the model.
@@ -120,6 +121,7 @@ func (f *file) meta(r *rule.Rule, root *yaml.Node) {
 			r.Modified = norm
 		}
 	}
+	var lsDetails []rule.Detail
 	if ls := lookup(root, "logsource"); ls != nil && ls.Kind == yaml.MappingNode {
 		r.LogSource.Product = scalar(lookup(ls, "product"))
 		r.LogSource.Category = scalar(lookup(ls, "category"))
@@ -130,7 +132,7 @@ func (f *file) meta(r *rule.Rule, root *yaml.Node) {
 			switch k := ls.Content[i].Value; k {
 			case "product", "category", "service", "definition":
 			default:
-				r.Details = append(r.Details, rule.Detail{Label: "logsource." + k, Value: shortText(ls.Content[i+1])})
+				lsDetails = append(lsDetails, rule.Detail{Label: "logsource." + k, Value: shortText(ls.Content[i+1])})
 			}
 		}
 	}
@@ -147,13 +149,10 @@ func (f *file) meta(r *rule.Rule, root *yaml.Node) {
 			r.Details = append(r.Details, rule.Detail{Label: k, Value: shortText(n)})
 		}
 	}
-	isDetail := map[string]bool{}
-	for _, k := range detailKeys {
-		isDetail[k] = true
-	}
+	r.Details = append(r.Details, lsDetails...)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := root.Content[i].Value
-		if knownKeys[k] || isDetail[k] || isNull(root.Content[i+1]) {
+		if knownKeys[k] || slices.Contains(detailKeys, k) || isNull(root.Content[i+1]) {
 			continue
 		}
 		r.Details = append(r.Details, rule.Detail{Label: k, Value: shortText(root.Content[i+1])})

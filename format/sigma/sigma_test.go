@@ -83,12 +83,12 @@ x_custom: kept
 		{"logsource", r.LogSource, rule.LogSource{Product: "windows", Category: "process_creation", Service: "sysmon", Definition: "Requirements: process auditing"}},
 		{"related", r.Related, []rule.Related{{ID: "08fbc97d-0a2f-491c-ae21-8ffcfd3174e9", Type: "derived"}, {ID: "929a690e-bef0-4204-a928-ef5e620d6fcd", Type: "obsolete"}}},
 		{"details", r.Details, []rule.Detail{
-			{Label: "logsource.custom", Value: "extra"},
 			{Label: "taxonomy", Value: "sigma"},
 			{Label: "scope", Value: "server, workstation"},
 			{Label: "generate", Value: "true"},
 			{Label: "regression_tests_path", Value: "regression_data/rules/x/info.yml"},
 			{Label: "simulation", Value: "type: atomic-red-team, name: whoami"},
+			{Label: "logsource.custom", Value: "extra"},
 			{Label: "x_custom", Value: "kept"},
 		}},
 		{"body", r.Body, src},
