@@ -148,34 +148,66 @@ func (a *analysis) sameAction() {
 			}
 		}
 	}
+	// Rules watching the same events share one candidate list, ordered by title once.
+	bySignature := map[string][]int{}
 	shared := make([]int, len(a.rules))
 	for i, r := range a.rules {
-		var cand []int
-		for _, e := range r.Events {
-			for _, j := range byEvent[eventKey{e.Provider, e.Event}] {
+		sig := eventSignature(r.Events)
+		cand, ok := bySignature[sig]
+		if !ok {
+			for _, e := range r.Events {
+				cand = append(cand, byEvent[eventKey{e.Provider, e.Event}]...)
+			}
+			slices.Sort(cand)
+			cand = slices.Compact(cand)
+			slices.SortFunc(cand, func(x, y int) int { return cmp.Compare(rank[x], rank[y]) })
+			bySignature[sig] = cand
+		}
+		others := len(cand)
+		if slices.Contains(cand, i) {
+			others--
+		}
+		var picked []int
+		if others <= sameActionLimit {
+			picked = make([]int, 0, others)
+			for _, j := range cand {
 				if j != i {
-					cand = append(cand, j)
+					picked = append(picked, j)
 				}
 			}
-		}
-		slices.Sort(cand)
-		cand = slices.Compact(cand)
-		if len(cand) > sameActionLimit {
+		} else {
+			// Keep the rules sharing the most indicators; ties, and rules sharing none, in
+			// title order, which cand already has.
+			var close, rest []int
 			for _, j := range cand {
-				shared[j] = intersectCount(a.keys[i], a.keys[j])
+				if j == i {
+					continue
+				}
+				if shared[j] = intersectCount(a.keys[i], a.keys[j]); shared[j] > 0 {
+					close = append(close, j)
+				} else if len(rest) < sameActionLimit {
+					rest = append(rest, j)
+				}
 			}
-			slices.SortFunc(cand, func(x, y int) int {
-				return cmp.Or(cmp.Compare(shared[y], shared[x]), cmp.Compare(rank[x], rank[y]))
-			})
-			cand = cand[:sameActionLimit]
+			slices.SortStableFunc(close, func(x, y int) int { return cmp.Compare(shared[y], shared[x]) })
+			picked = append(close, rest...)[:sameActionLimit]
+			slices.SortFunc(picked, func(x, y int) int { return cmp.Compare(rank[x], rank[y]) })
 		}
-		slices.SortFunc(cand, func(x, y int) int { return cmp.Compare(rank[x], rank[y]) })
-		refs := make([]rule.RuleRef, 0, len(cand))
-		for _, j := range cand {
+		refs := make([]rule.RuleRef, 0, len(picked))
+		for _, j := range picked {
 			refs = append(refs, refOf(a.rules[j]))
 		}
 		r.SameAction = refs
 	}
+}
+
+func eventSignature(events []rule.Event) string {
+	keys := make([]string, len(events))
+	for i, e := range events {
+		keys[i] = e.Provider + "\x00" + e.Event
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, "\x01")
 }
 
 // titleRanks orders the rules by title, case-insensitively, then id: lists of rules are

@@ -155,7 +155,12 @@ func TestDedupeAndLinks(t *testing.T) {
 	chain := mk("3", "Chain", "suzaku-rules", "chain.yml")
 	chain.Class = rule.ClassCorrelation
 	chain.Links = []rule.Link{{Ref: "IAM CreateUser"}, {Ref: "missing"}}
-	rules, failures := dedupe([]parsed{{a, 0}, {aMirror, 1}, {dup, 0}, {base, 1}, {chain, 1}})
+	collection := mk("1", "S3Browser part 2", "sigma", "a.yml")
+	rules, failures := dedupe([]parsed{{a, 0}, {aMirror, 1}, {dup, 0}, {base, 1}, {chain, 1}, {collection, 0}})
+	if collection.ID != "1-2" {
+		t.Errorf("second document of a collection got id %q, want 1-2", collection.ID)
+	}
+	rules = slices.DeleteFunc(rules, func(r *rule.Rule) bool { return r == collection })
 	if len(rules) != 3 || len(a.Mirrors) != 1 || a.Mirrors[0].Corpus != "suzaku-rules" {
 		t.Fatalf("dedupe: %d rules, mirrors %+v", len(rules), a.Mirrors)
 	}

@@ -36,6 +36,16 @@ func dedupe(all []parsed) (rules []*rule.Rule, failures []Failure) {
 	byID := map[string]first{}
 	for _, p := range all {
 		f, ok := byID[p.rule.ID]
+		if ok && f.source == p.source && f.r.Source.Path == p.rule.Source.Path {
+			// Documents of one Sigma v1 collection inherit the id of its global document:
+			// they are parts of one rule, each listed under the id and its position.
+			id := p.rule.ID
+			for n := 2; ok; n++ {
+				p.rule.ID = fmt.Sprintf("%s-%d", id, n)
+				_, ok = byID[p.rule.ID]
+			}
+			p.rule.Notes = append(p.rule.Notes, rule.Note{Stage: -1, Message: fmt.Sprintf("a document of a collection sharing id %s, listed as %s", id, p.rule.ID)})
+		}
 		switch {
 		case !ok:
 			byID[p.rule.ID] = first{p.rule, p.source}

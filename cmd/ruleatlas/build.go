@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 
+	"github.com/ruleatlas/ruleatlas/attack"
 	"github.com/ruleatlas/ruleatlas/catalog"
 	"github.com/ruleatlas/ruleatlas/source"
 )
@@ -25,7 +26,7 @@ type buildFlags struct {
 
 func (b *buildFlags) register(fs *flag.FlagSet) {
 	fs.Var(&b.sources, "source", "a rule source `[NAME=]PATH_OR_URL` (repeatable); default: the public Sigma repositories")
-	fs.StringVar(&b.attack, "attack", "", "the ATT&CK STIX bundle, a `FILE_OR_URL` (default: the MITRE bundle, downloaded and cached)")
+	fs.StringVar(&b.attack, "attack", "", "the ATT&CK STIX bundle, a `FILE_OR_URL`, or none (default: the MITRE bundle, downloaded and cached)")
 	fs.StringVar(&b.db, "db", defaultDB(), "the catalog `FILE`")
 	fs.StringVar(&b.cacheDir, "cache-dir", "", "where git sources and downloads are kept (default: the user cache dir)")
 	fs.IntVar(&b.threads, "threads", 0, "parse workers (default: all cores)")
@@ -79,8 +80,11 @@ func build(ctx context.Context, b buildFlags, stderr io.Writer) (*catalog.Report
 	if attackLoc == "" {
 		attackLoc = catalog.DefaultAttackURL
 	}
-	m, err := catalog.LoadAttack(ctx, attackLoc, cache)
+	var m *attack.Matrix
 	var warning string
+	if attackLoc != "none" {
+		m, err = catalog.LoadAttack(ctx, attackLoc, cache)
+	}
 	if err != nil {
 		if b.attack != "" {
 			return nil, err
