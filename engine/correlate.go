@@ -41,10 +41,8 @@ type corrState struct {
 // baseRef is, for a base program, where it feeds and the paths of the group-by fields in it.
 type baseRef struct {
 	corr, step int
-	root       *pathNode
-	nslots     int
-	groupSlots []int
-	valueSlot  int
+	groupSlots [][]int // per group-by field, the slots of its paths
+	valueSlots []int   // value_count: the slots of the counted field
 }
 
 type correlator struct {
@@ -91,7 +89,7 @@ func newCorrelator(set *Set) *correlator {
 		c.cs = append(c.cs, cr)
 		for step, bi := range cr.bases {
 			base := set.Programs[bi]
-			br := baseRef{corr: ci, step: step, root: newPathNode(), valueSlot: -1}
+			br := baseRef{corr: ci, step: step}
 			for _, g := range p.corr.GroupBy {
 				name := g
 				if a, ok := p.corr.Aliases[g]; ok {
@@ -99,10 +97,10 @@ func newCorrelator(set *Set) *correlator {
 						name = f
 					}
 				}
-				br.groupSlots = append(br.groupSlots, br.addPath(name, base.windows))
+				br.groupSlots = append(br.groupSlots, set.fieldSlots(name, base.windows))
 			}
 			if p.corr.Field != "" {
-				br.valueSlot = br.addPath(p.corr.Field, base.windows)
+				br.valueSlots = set.fieldSlots(p.corr.Field, base.windows)
 			}
 			c.bases[bi] = append(c.bases[bi], br)
 		}
@@ -110,48 +108,43 @@ func newCorrelator(set *Set) *correlator {
 	return c
 }
 
-// addPath adds a field's paths to the base's trie; all its paths share one slot.
-func (b *baseRef) addPath(name string, windows bool) int {
-	slot := b.nslots
-	b.nslots++
+// fieldSlots returns the slots of a field's paths, adding them to the set's trie.
+func (s *Set) fieldSlots(name string, windows bool) []int {
+	var out []int
 	for _, p := range fieldPaths(name, windows) {
-		b.root.add(p).slot = slot
+		out = append(out, s.slot(p))
 	}
-	return slot
+	return out
 }
 
 // keys computes, in a worker, the group keys of a base program's match.
-func (c *correlator) keys(prog int, raw []byte) []corrKey {
+func (c *correlator) keys(prog int, e *Event) []corrKey {
 	refs := c.bases[prog]
 	if len(refs) == 0 {
 		return nil
 	}
 	var out []corrKey
-	var e Event
 	for _, br := range refs {
-		e.reset(raw, br.nslots)
-		if _, err := e.sc.value(0, br.root); err != nil {
-			continue
-		}
 		var parts []string
-		for _, s := range br.groupSlots {
-			parts = append(parts, firstText(&e, s))
+		for _, slots := range br.groupSlots {
+			parts = append(parts, firstText(e, slots))
 		}
 		k := corrKey{corr: br.corr, step: br.step, group: strings.Join(parts, "\x00")}
-		if br.valueSlot >= 0 {
-			k.value = firstText(&e, br.valueSlot)
+		if br.valueSlots != nil {
+			k.value = firstText(e, br.valueSlots)
 		}
 		out = append(out, k)
 	}
 	return out
 }
 
-func firstText(e *Event, slot int) string {
-	vs := e.values(slot)
-	if len(vs) == 0 {
-		return ""
+func firstText(e *Event, slots []int) string {
+	for _, s := range slots {
+		if vs := e.values(s); len(vs) > 0 {
+			return string(e.text(&vs[0]))
+		}
 	}
-	return string(e.text(&vs[0]))
+	return ""
 }
 
 // feed updates the correlations a base match feeds and returns the correlation detections it

@@ -2,12 +2,14 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Writer writes detections in one output format. Close flushes.
@@ -106,23 +108,90 @@ func (c *csvWriter) Close() error {
 }
 
 type jsonlWriter struct {
-	w *bufio.Writer
+	w   *bufio.Writer
+	buf []byte
 }
 
+// Write appends one JSON object by hand: encoding/json would re-validate and re-compact the
+// event, which costs as much as decoding it.
 func (j *jsonlWriter) Write(d *Detection) error {
-	b, err := json.Marshal(d)
-	if err != nil {
-		// The event's text is not valid JSON in a part no rule read: keep it as a string.
-		c := *d
-		s, _ := json.Marshal(string(d.Event))
-		c.Event = s
-		if b, err = json.Marshal(&c); err != nil {
-			return err
+	b := j.buf[:0]
+	b = append(b, `{"rule_id":`...)
+	b = appendJSONString(b, d.RuleID)
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, d.Title)
+	b = append(b, `,"level":`...)
+	b = appendJSONString(b, d.Level)
+	b = append(b, `,"timestamp":`...)
+	b = appendJSONString(b, d.Timestamp)
+	b = append(b, `,"file":`...)
+	b = appendJSONString(b, d.File)
+	b = append(b, `,"record":`...)
+	b = strconv.AppendInt(b, d.Record, 10)
+	for _, f := range [][2]string{{"event_name", d.EventName}, {"user", d.User}, {"source_ip", d.SourceIP}, {"region", d.Region}, {"account", d.Account}} {
+		if f[1] != "" {
+			b = append(b, ',', '"')
+			b = append(b, f[0]...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, f[1])
 		}
 	}
-	b = append(b, '\n')
-	_, err = j.w.Write(b)
+	if len(d.Group) > 0 {
+		b = append(b, `,"group":[`...)
+		for i, g := range d.Group {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, g)
+		}
+		b = append(b, `],"count":`...)
+		b = strconv.AppendInt(b, int64(d.Count), 10)
+	}
+	b = append(b, `,"event":`...)
+	if bytes.IndexByte(d.Event, '\n') >= 0 || bytes.IndexByte(d.Event, '\r') >= 0 {
+		var c bytes.Buffer
+		if json.Compact(&c, d.Event) == nil {
+			b = append(b, c.Bytes()...)
+		} else {
+			// Not valid JSON in a part no rule read: keep the text as a string.
+			b = appendJSONString(b, string(d.Event))
+		}
+	} else {
+		b = append(b, d.Event...)
+	}
+	b = append(b, '}', '\n')
+	j.buf = b
+	_, err := j.w.Write(b)
 	return err
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
 }
 
 func (j *jsonlWriter) Close() error { return j.w.Flush() }

@@ -77,7 +77,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	for _, e := range lerrs {
 		st.addErr(e)
 	}
-	corr := newCorrelator(set)
+	corr := set.corr
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -116,7 +116,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(set, corr)
+			w := newWorker(set)
 			for c := range chunks {
 				r := w.process(c)
 				select {
@@ -205,14 +205,12 @@ func levelRank(l string) int {
 // worker parses and evaluates the events of chunks.
 type worker struct {
 	set     *Set
-	corr    *correlator
 	ev      Event
-	out     outFields
 	matches []int
 }
 
-func newWorker(set *Set, corr *correlator) *worker {
-	return &worker{set: set, corr: corr, out: newOutFields()}
+func newWorker(set *Set) *worker {
+	return &worker{set: set}
 }
 
 func (w *worker) process(c *chunk) *result {
@@ -326,16 +324,16 @@ func (w *worker) evaluate(e *Event, r *result) {
 	if len(w.matches) == 0 {
 		return
 	}
-	w.out.extract(e.Raw)
 	for _, pi := range w.matches {
 		p := w.set.Programs[pi]
 		d := Detection{
 			Program: p, RuleID: p.Rule.ID, Title: p.Rule.Title, Level: p.Level,
 			File: e.File, Record: e.Record,
-			Event: append(json.RawMessage(nil), e.Raw...),
+			// The chunk's bytes are never reused: the detection keeps a slice of them.
+			Event: json.RawMessage(e.Raw),
 		}
-		w.out.fill(&d)
-		d.corr = w.corr.keys(pi, e.Raw)
+		w.set.fill(&d, e)
+		d.corr = w.set.corr.keys(pi, e)
 		r.dets = append(r.dets, d)
 	}
 }

@@ -16,7 +16,12 @@ type Set struct {
 
 	root    *pathNode
 	nslots  int
+	bySlot  map[string]int
 	keyword bool // some program searches all string values
+
+	// outSlots are the slots of the timeline columns (see outPaths), read for matches only.
+	outSlots [][]int
+	corr     *correlator
 
 	levels []indexLevel
 	always []int // programs no index level constrains
@@ -32,29 +37,51 @@ type indexLevel struct {
 // NewSet builds a set from compiled programs. Correlation programs are kept (Run evaluates them
 // over base rule matches) but never tested against events directly.
 func NewSet(progs []*Program) *Set {
-	s := &Set{Programs: progs, root: newPathNode()}
-	bySlot := map[string]int{}
+	s := &Set{Programs: progs, root: newPathNode(), bySlot: map[string]int{}}
 	for _, p := range progs {
 		p.slots = make([][]int, len(p.fields))
 		for i, f := range p.fields {
 			for _, path := range f.paths {
-				key := strings.Join(path, "\x00")
-				slot, ok := bySlot[key]
-				if !ok {
-					slot = s.nslots
-					s.nslots++
-					bySlot[key] = slot
-					s.root.add(path).slot = slot
-				}
-				p.slots[i] = append(p.slots[i], slot)
+				p.slots[i] = append(p.slots[i], s.slot(path))
 			}
 		}
 		if p.keyword {
 			s.keyword = true
 		}
 	}
+	for _, paths := range outPaths {
+		var slots []int
+		for _, path := range paths {
+			slots = append(slots, s.slot(strings.Split(path, ".")))
+		}
+		s.outSlots = append(s.outSlots, slots)
+	}
+	s.corr = newCorrelator(s)
 	s.buildIndex()
 	return s
+}
+
+// slot returns the slot of a path, adding it to the trie.
+func (s *Set) slot(path []string) int {
+	key := strings.Join(path, "\x00")
+	slot, ok := s.bySlot[key]
+	if !ok {
+		slot = s.nslots
+		s.nslots++
+		s.bySlot[key] = slot
+		s.root.add(path).slot = slot
+	}
+	return slot
+}
+
+// column returns the first scalar value of a timeline column in the event.
+func (s *Set) column(e *Event, col int) string {
+	for _, slot := range s.outSlots[col] {
+		if vs := e.values(slot); len(vs) > 0 && vs[0].kind != kNull && vs[0].kind != kObject && vs[0].kind != kArray {
+			return string(e.text(&vs[0]))
+		}
+	}
+	return ""
 }
 
 // buildIndex picks, greedily, the fields whose equality values constrain the most remaining

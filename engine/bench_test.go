@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ruleatlas/ruleatlas/internal/testcorpora"
+)
+
+// The three benchmarks below run on the same CloudTrail events (the suzaku sample data's
+// records as JSON Lines, in memory): a hunt with every CloudTrail rule of sigma and
+// suzaku-rules loaded on one thread, encoding/json into map[string]any, and a bare newline
+// scan. Compare their MB/s.
+
+var (
+	benchOnce  sync.Once
+	benchLines []byte
+	benchProgs []*Program
+)
+
+func benchData(b *testing.B) ([]byte, []*Program) {
+	dir := testcorpora.Dir(b)
+	benchOnce.Do(func() {
+		benchLines = sampleRecords(b, filepath.Join(dir, "suzaku-sample-data"))
+		benchProgs = cloudTrailPrograms(b, dir)
+	})
+	if len(benchLines) == 0 || len(benchProgs) == 0 {
+		b.Skip("no sample data or rules")
+	}
+	return benchLines, benchProgs
+}
+
+// sampleRecords returns the CloudTrail records of the sample data as JSON Lines.
+func sampleRecords(tb testing.TB, dir string) []byte {
+	var out bytes.Buffer
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".json.gz")) {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		var r io.Reader = bufio.NewReader(f)
+		if strings.HasSuffix(path, ".gz") {
+			zr, err := gzip.NewReader(r)
+			if err != nil {
+				return nil
+			}
+			r = zr
+		}
+		var doc struct{ Records []json.RawMessage }
+		if json.NewDecoder(r).Decode(&doc) != nil {
+			return nil
+		}
+		for _, rec := range doc.Records {
+			var c bytes.Buffer
+			if json.Compact(&c, rec) == nil {
+				out.Write(c.Bytes())
+				out.WriteByte('\n')
+			}
+		}
+		return nil
+	})
+	return out.Bytes()
+}
+
+// cloudTrailPrograms compiles every rule of sigma and suzaku-rules on CloudTrail.
+func cloudTrailPrograms(tb testing.TB, dir string) []*Program {
+	var files []string
+	for _, sub := range []string{"suzaku-rules", filepath.Join("sigma", "rules")} {
+		filepath.WalkDir(filepath.Join(dir, sub), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yml") {
+				data, err := os.ReadFile(path)
+				if err == nil && cloudTrailRE.Match(data) {
+					files = append(files, path)
+				}
+			}
+			return nil
+		})
+	}
+	progs, _, err := LoadRules(files, Filter{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return progs
+}
+
+func BenchmarkHunt(b *testing.B) {
+	data, progs := benchData(b)
+	set := NewSet(progs)
+	w := newWorker(set)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	var events int64
+	for range b.N {
+		for off := 0; off < len(data); {
+			end := min(off+chunkSize, len(data))
+			if end < len(data) {
+				end = off + bytes.LastIndexByte(data[off:end], '\n') + 1
+			}
+			r := w.process(&chunk{file: "bench", data: data[off:end]})
+			events += r.events
+			off = end
+		}
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkDecodeBaseline(b *testing.B) {
+	data, _ := benchData(b)
+	b.SetBytes(int64(len(data)))
+	for range b.N {
+		for d := data; len(d) > 0; {
+			nl := bytes.IndexByte(d, '\n')
+			var m map[string]any
+			if json.Unmarshal(d[:nl], &m) != nil {
+				b.Fatal("bad line")
+			}
+			d = d[nl+1:]
+		}
+	}
+}
+
+func BenchmarkScanBaseline(b *testing.B) {
+	data, _ := benchData(b)
+	b.SetBytes(int64(len(data)))
+	n := 0
+	for range b.N {
+		n += bytes.Count(data, []byte{'\n'})
+	}
+	if n == 0 {
+		b.Fatal("no lines")
+	}
+}
+
+var cloudTrailRE = regexp.MustCompile(`service: *cloudtrail`)
