@@ -94,6 +94,10 @@ var knownKeys = map[string]bool{
 
 func (f *file) meta(r *rule.Rule, root *yaml.Node) {
 	r.Title = scalar(lookup(root, "title"))
+	if r.Title == "" {
+		// Mandatory in every document type of the specification; the rule is still readable.
+		f.note(r, pos(root), -1, "missing title")
+	}
 	r.ID = scalar(lookup(root, "id"))
 	r.Name = scalar(lookup(root, "name"))
 	r.Status = scalar(lookup(root, "status"))

@@ -439,3 +439,10 @@ func TestAggregationStageNamesAreUnique(t *testing.T) {
 		t.Errorf("stages %s", got)
 	}
 }
+
+func TestMissingTitleIsNoted(t *testing.T) {
+	r := parseOne(t, "detection:\n    s: {a: b}\n    condition: s\n")
+	if len(r.Notes) != 1 || r.Notes[0].Message != "missing title" || r.Notes[0].Stage != -1 || r.Notes[0].Pos != (rule.Pos{Line: 1, Col: 1}) {
+		t.Errorf("notes %+v", r.Notes)
+	}
+}
