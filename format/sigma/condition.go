@@ -22,6 +22,14 @@ func (e *ConditionError) Error() string { return fmt.Sprintf("col %d: %s", e.Col
 // expression of Ref, Quantifier, And, Or and Not nodes. Positions are on line 1, columns in
 // characters. Quantifier Refs are not resolved: that needs the rule's search identifiers.
 // Legacy aggregations (`... | count() > 5`) are not conditions: split them off first.
+//
+//	or         = and { "or" and }
+//	and        = not { "and" not }
+//	not        = { "not" } quantifier
+//	quantifier = ( "1" | "any" | "all" ) "of" ( pattern | "them" ) | primary
+//	primary    = "(" or ")" | identifier
+//
+// Keywords are case-insensitive; identifiers are case-sensitive, as YAML keys are.
 func ParseCondition(text string) (*rule.Expr, error) {
 	p := &condParser{toks: lex(text)}
 	e, err := p.or()

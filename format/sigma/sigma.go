@@ -184,7 +184,13 @@ func (f *file) decode(c chunk) (*document, error) {
 // onlyDirectives reports whether text holds YAML directives and nothing but comments.
 func onlyDirectives(text []byte) bool {
 	directives := false
-	for _, l := range bytes.Split(text, []byte("\n")) {
+	for len(text) > 0 {
+		l := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			l, text = text[:i], text[i+1:]
+		} else {
+			text = nil
+		}
 		l = bytes.TrimSpace(l)
 		switch {
 		case len(l) == 0 || l[0] == '#':
