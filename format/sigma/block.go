@@ -42,13 +42,56 @@ func (b *blockReader) mapping(owner, m *yaml.Node) *rule.Expr {
 		return b.opaque(owner, owner.Value, "empty mapping")
 	}
 	var args []*rule.Expr
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		args = append(args, b.item(m.Content[i], deref(m.Content[i+1])))
+	for _, kv := range mergedItems(m) {
+		args = append(args, b.item(kv[0], deref(kv[1])))
+	}
+	if len(args) == 0 {
+		return b.opaque(owner, owner.Value, "empty mapping")
 	}
 	if len(args) == 1 {
 		return args[0]
 	}
 	return &rule.Expr{Op: rule.OpAnd, Pos: pos(m), Args: args}
+}
+
+// mergedItems returns the key/value pairs of a mapping with YAML merge keys (`<<: *base`)
+// expanded where they stand; keys written in the mapping itself win over merged ones.
+func mergedItems(m *yaml.Node) [][2]*yaml.Node {
+	own := map[string]bool{}
+	merges := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" {
+			merges = true
+		} else {
+			own[k.Value] = true
+		}
+	}
+	var out [][2]*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if !merges || k.Tag != "!!merge" {
+			out = append(out, [2]*yaml.Node{k, v})
+			continue
+		}
+		srcs := []*yaml.Node{deref(v)}
+		if s := deref(v); s != nil && s.Kind == yaml.SequenceNode {
+			srcs = s.Content
+		}
+		for _, src := range srcs {
+			src = deref(src)
+			if src == nil || src.Kind != yaml.MappingNode {
+				out = append(out, [2]*yaml.Node{k, v}) // not a mapping: read as an item, opaque
+				continue
+			}
+			for j := 0; j+1 < len(src.Content); j += 2 {
+				if mk := src.Content[j]; !own[mk.Value] {
+					own[mk.Value] = true
+					out = append(out, [2]*yaml.Node{mk, src.Content[j+1]})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // list is the OR of a list's maps; its plain values form one keyword predicate, placed where
@@ -95,6 +138,9 @@ func (b *blockReader) keywords(vals []*yaml.Node, owner *yaml.Node) *rule.Expr {
 func (b *blockReader) item(key, val *yaml.Node) *rule.Expr {
 	if key.Kind != yaml.ScalarNode {
 		return b.opaque(key, "", "a field name that is "+kindName(key))
+	}
+	if key.Tag == "!!merge" { // left by mergedItems: it merges nothing but mappings
+		return b.opaque(key, key.Value, "a merge key (<<) without a mapping to merge")
 	}
 	parts := strings.Split(key.Value, "|")
 	p := &rule.Predicate{Field: parts[0], Kind: rule.KindEq, Values: []string{}, Pos: pos(key)}

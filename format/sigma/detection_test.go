@@ -148,6 +148,10 @@ var shapeTests = []struct{ name, sel, want string }{
 	{"empty value list", "        A: []\n", `opaque(A: empty list of values)`},
 	{"empty map", "        {}\n", `opaque(sel: empty mapping)`},
 	{"empty list", "        []\n", `opaque(sel: empty list)`},
+	{"merge key", "        <<: {A: x, B: y}\n        B: z\n", `and(A eq ["x"], B eq ["z"])`},
+	{"merge list", "        <<: [{A: x}, {C: w}]\n", `and(A eq ["x"], C eq ["w"])`},
+	{"merge scalar", "        <<: x\n", `opaque(<<: a merge key (<<) without a mapping to merge)`},
+	{"quoted merge key is a field", "        '<<': x\n", `<< eq ["x"]`},
 	{"complex key", "        ? [a, b]\n        : c\n", `opaque(: a field name that is a list)`},
 	{"list of lists", "        - [a, b]\n", `opaque(sel: a list inside a list of search values)`},
 }
