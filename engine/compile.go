@@ -342,7 +342,9 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 	if f.Placeholder {
 		return nil, fmt.Errorf("field %s: placeholder values %v need expanding (Sigma expand) and none were given", rp.Field, rp.Values)
 	}
-	if f.TimePart != "" {
+	switch f.TimePart {
+	case "", "minute", "hour", "day", "week", "month", "year":
+	default:
 		return nil, fmt.Errorf("field %s: time part %q is not supported", rp.Field, f.TimePart)
 	}
 	p := &pred{src: rp, kind: rp.Kind, negated: f.Negated, all: f.All, field: -1, fold: !f.Cased}
@@ -381,6 +383,17 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 // matchers builds the matchers of one rule value: one per variant its encodings produce.
 func matchers(kind rule.Kind, v string, f rule.Flags, sigma bool) ([]matcher, error) {
 	fold := !f.Cased
+	if f.TimePart != "" {
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s needs a number, found %q", f.TimePart, v)
+		}
+		op, ok := map[rule.Kind]mop{rule.KindEq: mNumEq, rule.KindLt: mLt, rule.KindLte: mLte, rule.KindGt: mGt, rule.KindGte: mGte}[kind]
+		if !ok {
+			return nil, fmt.Errorf("%s with %s is not supported", f.TimePart, kind)
+		}
+		return []matcher{{op: op, num: n, timePart: f.TimePart}}, nil
+	}
 	switch kind {
 	case rule.KindRe:
 		// Sigma spec, appendix "Modifiers": re is case-sensitive; the i, m and s

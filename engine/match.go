@@ -27,6 +27,7 @@ const (
 	mLte
 	mGt
 	mGte
+	mNumEq
 )
 
 // matcher tests one value's text against one rule value, built once at compile time.
@@ -39,6 +40,8 @@ type matcher struct {
 	glob  []globTok
 	re    *regexp.Regexp
 	cidr  netip.Prefix
+	// timePart: the value is a timestamp and this part of it is compared (Sigma time modifiers).
+	timePart string
 }
 
 // globTok is a piece of a glob: a literal, `*` (any run) or `?` (one character).
@@ -58,8 +61,14 @@ func (m *matcher) match(e *Event, v *value) bool {
 		}
 		a, err := netip.ParseAddr(string(e.text(v)))
 		return err == nil && m.cidr.Contains(a.Unmap())
-	case mLt, mLte, mGt, mGte:
-		f, ok := e.number(v)
+	case mLt, mLte, mGt, mGte, mNumEq:
+		var f float64
+		var ok bool
+		if m.timePart != "" {
+			f, ok = timePart(string(e.text(v)), m.timePart)
+		} else {
+			f, ok = e.number(v)
+		}
 		if !ok {
 			return false
 		}
@@ -70,6 +79,8 @@ func (m *matcher) match(e *Event, v *value) bool {
 			return f <= m.num
 		case mGt:
 			return f > m.num
+		case mNumEq:
+			return f == m.num
 		}
 		return f >= m.num
 	}
@@ -379,4 +390,30 @@ func windash(s string) []string {
 
 func isWordByte(c byte) bool {
 	return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= utf8.RuneSelf
+}
+
+// timePart extracts a part of a timestamp: Sigma appendix "Modifiers", "Time Modifiers": minute
+// (0-59), hour (0-23), day (1-31), week (1-52), month (1-12), year; "not designed to handle
+// timezone or format conversions", so the time is read as written.
+func timePart(s, part string) (float64, bool) {
+	t, ok := parseTime(s)
+	if !ok {
+		return 0, false
+	}
+	switch part {
+	case "minute":
+		return float64(t.Minute()), true
+	case "hour":
+		return float64(t.Hour()), true
+	case "day":
+		return float64(t.Day()), true
+	case "week":
+		_, w := t.ISOWeek()
+		return float64(w), true
+	case "month":
+		return float64(t.Month()), true
+	case "year":
+		return float64(t.Year()), true
+	}
+	return 0, false
 }
