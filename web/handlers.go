@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"hash/fnv"
@@ -40,29 +41,38 @@ func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
 func (s *Server) rulePage(w http.ResponseWriter, r *http.Request) {
 	g := s.cur.Load()
 	id := r.PathValue("id")
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	etag := `"` + g.tag + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "no-cache") // revalidate: a new build may change the page
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	if page, ok := g.cache.get(id); ok {
-		writeBody(w, http.StatusOK, "text/html; charset=utf-8", page)
-		return
-	}
-	ru, err := g.st.Rule(id)
+	page, err := g.cache.load(id, func() (*pageEntry, error) { return s.renderRule(g, id) })
 	if err != nil {
-		w.Header().Del("ETag")
 		s.fail(w, r, err)
 		return
 	}
-	v := newRuleView(ru)
-	if page := s.render(w, http.StatusOK, "rule", layout{Title: v.Title, Nav: "rules", Content: v}); page != nil {
-		g.cache.put(id, page)
+	h := w.Header()
+	h["Etag"] = []string{page.etag}
+	h["Cache-Control"] = noCacheValue // revalidate: a new build may change the page
+	if r.Header.Get("If-None-Match") == page.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
 	}
+	writeBody(w, http.StatusOK, "text/html; charset=utf-8", page.body)
+}
+
+var noCacheValue = []string{"no-cache"}
+
+func (s *Server) renderRule(g *generation, id string) (*pageEntry, error) {
+	ru, err := g.st.Rule(id)
+	if err != nil {
+		return nil, err
+	}
+	v := newRuleView(ru)
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer s.putBuf(buf)
+	if err := s.execute(buf, "rule", layout{Title: v.Title, Nav: "rules", Content: v}); err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return &pageEntry{body: bytes.Clone(buf.Bytes()), etag: `"` + g.tag + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`}, nil
 }
 
 func (s *Server) attack(w http.ResponseWriter, r *http.Request) {

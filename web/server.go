@@ -44,6 +44,13 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Header values every response carries.
+var (
+	cspValue      = []string{"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"}
+	nosniffValue  = []string{"nosniff"}
+	referrerValue = []string{"strict-origin-when-cross-origin"}
+)
+
 // Server is the http.Handler of the site.
 type Server struct {
 	opts   Options
@@ -120,9 +127,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.maybeReload()
 	h := w.Header()
 	// Defence in depth behind the template escaping: no script may run, whatever a rule says.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	// The values are shared, never modified, slices: this runs on every request.
+	h["Content-Security-Policy"] = cspValue
+	h["X-Content-Type-Options"] = nosniffValue
+	h["Referrer-Policy"] = referrerValue
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -290,17 +298,23 @@ type layout struct {
 
 // render executes a page template into a pooled buffer and writes it with its length, so a
 // template error becomes a clean 500 instead of half a page.
-func (s *Server) render(w http.ResponseWriter, status int, page string, l layout) []byte {
+func (s *Server) render(w http.ResponseWriter, status int, page string, l layout) {
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer s.putBuf(buf)
-	if err := s.pages[page].ExecuteTemplate(buf, "layout.html", l); err != nil {
-		s.log.Error("render", "page", page, "err", err)
+	if err := s.execute(buf, page, l); err != nil {
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
-		return nil
+		return
 	}
 	writeBody(w, status, "text/html; charset=utf-8", buf.Bytes())
-	return buf.Bytes()
+}
+
+func (s *Server) execute(buf *bytes.Buffer, page string, l layout) error {
+	if err := s.pages[page].ExecuteTemplate(buf, "layout.html", l); err != nil {
+		s.log.Error("render", "page", page, "err", err)
+		return err
+	}
+	return nil
 }
 
 func (s *Server) putBuf(b *bytes.Buffer) {
@@ -355,44 +369,93 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // pageCache keeps rendered rule pages of one catalog. When full it drops arbitrary entries (Go
 // randomises map iteration) down to three quarters of its budget: cheaper than LRU bookkeeping
 // on every hit, and never the whole cache at once, which would make every request render again
-// at the same moment.
+// at the same moment. Concurrent misses on one page wait for a single render.
 type pageCache struct {
-	mu    sync.RWMutex
-	pages map[string][]byte
-	size  int
-	max   int
+	mu      sync.RWMutex
+	pages   map[string]*pageEntry
+	flights map[string]*flight
+	size    int
+	max     int
+}
+
+type pageEntry struct {
+	body []byte
+	etag string
+}
+
+type flight struct {
+	done  chan struct{}
+	entry *pageEntry
+	err   error
 }
 
 func newPageCache(max int) *pageCache {
-	return &pageCache{pages: map[string][]byte{}, max: max}
+	return &pageCache{pages: map[string]*pageEntry{}, flights: map[string]*flight{}, max: max}
 }
 
-func (c *pageCache) get(key string) ([]byte, bool) {
+func (c *pageCache) get(key string) (*pageEntry, bool) {
 	c.mu.RLock()
-	b, ok := c.pages[key]
+	e, ok := c.pages[key]
 	c.mu.RUnlock()
-	return b, ok
+	return e, ok
 }
 
-func (c *pageCache) put(key string, page []byte) {
-	if c.max <= 0 || len(page) > c.max/16 {
+// load returns the cached page for key, or renders it once however many requests ask at once.
+func (c *pageCache) load(key string, render func() (*pageEntry, error)) (*pageEntry, error) {
+	if e, ok := c.get(key); ok {
+		return e, nil
+	}
+	c.mu.Lock()
+	if e, ok := c.pages[key]; ok {
+		c.mu.Unlock()
+		return e, nil
+	}
+	if f, ok := c.flights[key]; ok {
+		c.mu.Unlock()
+		<-f.done
+		return f.entry, f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[key] = f
+	c.mu.Unlock()
+
+	defer func() {
+		c.mu.Lock()
+		delete(c.flights, key)
+		if f.err == nil && f.entry != nil {
+			c.add(key, f.entry)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.entry, f.err = render()
+	return f.entry, f.err
+}
+
+func (c *pageCache) put(key string, e *pageEntry) {
+	c.mu.Lock()
+	c.add(key, e)
+	c.mu.Unlock()
+}
+
+// add stores an entry; c.mu is held.
+func (c *pageCache) add(key string, e *pageEntry) {
+	n := len(e.body)
+	if c.max <= 0 || n > c.max/16 {
 		return
 	}
-	b := bytes.Clone(page)
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if _, ok := c.pages[key]; ok {
 		return
 	}
-	if c.size+len(b) > c.max {
+	if c.size+n > c.max {
 		for k, v := range c.pages {
 			delete(c.pages, k)
-			c.size -= len(v)
-			if c.size+len(b) <= c.max*3/4 {
+			c.size -= len(v.body)
+			if c.size+n <= c.max*3/4 {
 				break
 			}
 		}
 	}
-	c.pages[key] = b
-	c.size += len(b)
+	c.pages[key] = e
+	c.size += n
 }

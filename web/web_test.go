@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ruleatlas/ruleatlas/rule"
@@ -629,7 +632,7 @@ func BenchmarkRulePage(b *testing.B) {
 
 func TestPageCacheBudget(t *testing.T) {
 	c := newPageCache(1000)
-	page := []byte(strings.Repeat("x", 60))
+	page := &pageEntry{body: []byte(strings.Repeat("x", 60))}
 	for i := range 100 {
 		c.put(fmt.Sprint(i), page)
 		if c.size > 1000 {
@@ -639,11 +642,52 @@ func TestPageCacheBudget(t *testing.T) {
 	if len(c.pages) < 10 {
 		t.Errorf("cache kept %d pages: eviction dropped too much", len(c.pages))
 	}
-	if b, ok := c.get("99"); !ok || string(b) != string(page) {
+	if e, ok := c.get("99"); !ok || e != page {
 		t.Error("the page just added is missing")
 	}
-	c.put("big", make([]byte, 100)) // more than max/16: not cached
+	c.put("big", &pageEntry{body: make([]byte, 100)}) // more than max/16: not cached
 	if _, ok := c.get("big"); ok {
 		t.Error("a page over a sixteenth of the budget was cached")
+	}
+}
+
+// Concurrent misses on one page render it once.
+func TestPageCacheSingleRender(t *testing.T) {
+	c := newPageCache(1 << 20)
+	var renders atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := c.load("k", func() (*pageEntry, error) {
+				renders.Add(1)
+				<-release
+				return &pageEntry{body: []byte("page")}, nil
+			})
+			if err != nil || string(e.body) != "page" {
+				t.Errorf("load = %v, %v", e, err)
+			}
+		}()
+	}
+	for {
+		c.mu.RLock()
+		n := len(c.flights)
+		c.mu.RUnlock()
+		if n > 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if n := renders.Load(); n != 1 {
+		t.Errorf("%d renders for one page", n)
+	}
+	// Errors are not cached.
+	_, err := c.load("missing", func() (*pageEntry, error) { return nil, store.ErrNotFound })
+	if _, ok := c.get("missing"); ok || err == nil {
+		t.Error("a failed render was cached")
 	}
 }
