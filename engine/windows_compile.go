@@ -25,8 +25,11 @@ func compileWindows(p *Program, r *rule.Rule) (*Program, error) {
 	or := &node{op: opOr}
 	for i, src := range sources {
 		var guard []*rule.Predicate
-		if src.Channel != "" {
+		switch {
+		case src.Channel != "":
 			guard = append(guard, &rule.Predicate{Field: "Channel", Kind: rule.KindEq, Values: []string{src.Channel}})
+		case src.Provider != "":
+			guard = append(guard, &rule.Predicate{Field: "Provider_Name", Kind: rule.KindEq, Values: []string{src.Provider}})
 		}
 		if len(src.EventIDs) > 0 {
 			g := &rule.Predicate{Field: "EventID", Kind: rule.KindEq, Flags: rule.Flags{Numeric: true}}
