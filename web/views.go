@@ -110,6 +110,7 @@ type ruleView struct {
 	Attack         []attackRow
 	Events         []eventRow
 	SameAction     []refRow
+	SameActionMore bool // the catalog kept only the closest rules: the event pages list all
 	BodyLang       string
 	Body           []token
 	Stages         []stageView
@@ -243,6 +244,7 @@ func newRuleView(r *rule.Rule) *ruleView {
 	for _, ref := range r.SameAction {
 		v.SameAction = append(v.SameAction, refRow{Title: orID(ref.Title, ref.ID), Platform: ref.Platform.DisplayName(), Href: ruleHref(ref.ID)})
 	}
+	v.SameActionMore = len(r.SameAction) >= sameActionShown
 	v.Stages = stageViews(r.Language, r.Stages)
 	for _, ind := range r.Indicators {
 		row := indicatorRow{Field: ind.Field, Kind: string(ind.Kind)}
@@ -291,6 +293,10 @@ func newRuleView(r *rule.Rule) *ruleView {
 	return v
 }
 
+// sameActionShown is how many same-action rules the catalog keeps for a page when an event is
+// shared by more (DESIGN.md, Same action).
+const sameActionShown = 50
+
 func ruleFacts(r *rule.Rule) []fact {
 	var facts []fact
 	add := func(label, value, href string) {
@@ -310,7 +316,7 @@ func ruleFacts(r *rule.Rule) []fact {
 	}
 	add("Source", src, safeURL(r.Source.URL))
 	path := r.Source.Path
-	if path != "" && r.Source.Line > 0 {
+	if path != "" && r.Source.Line > 1 {
 		path += ":" + strconv.Itoa(r.Source.Line)
 	}
 	add("File", path, "")
@@ -361,9 +367,15 @@ func stageViews(lang rule.Language, stages []rule.Stage) []stageView {
 	return out
 }
 
-// modifiers lists a predicate's modifiers as written, then the flags they did not already say.
+// modifiers lists a predicate's modifiers as written, then the flags they did not already say;
+// a modifier that only names the kind ("contains") is in the Kind column already.
 func modifiers(p rule.Predicate) string {
-	parts := slices.Clone(p.Modifiers)
+	var parts []string
+	for _, m := range p.Modifiers {
+		if m != string(p.Kind) && !slices.Contains(parts, m) {
+			parts = append(parts, m)
+		}
+	}
 	flag := func(on bool, name string) {
 		if on && !slices.Contains(parts, name) {
 			parts = append(parts, name)
@@ -377,7 +389,12 @@ func modifiers(p rule.Predicate) string {
 	for _, e := range f.Encodings {
 		flag(true, e)
 	}
-	flag(f.ReFlags != "", "flags "+f.ReFlags)
+	// Sigma writes regular-expression flags as modifiers (re|i|m); other languages do not.
+	written := true
+	for _, c := range f.ReFlags {
+		written = written && slices.Contains(parts, string(c))
+	}
+	flag(!written, "flags "+f.ReFlags)
 	flag(f.Placeholder, "expand")
 	flag(f.TimePart != "", f.TimePart)
 	flag(f.Numeric, "numeric")

@@ -691,3 +691,36 @@ func TestPageCacheSingleRender(t *testing.T) {
 		t.Error("a failed render was cached")
 	}
 }
+
+func TestModifiers(t *testing.T) {
+	for _, tt := range []struct {
+		p    rule.Predicate
+		want string
+	}{
+		{rule.Predicate{Kind: rule.KindContains, Modifiers: []string{"contains"}}, ""},
+		{rule.Predicate{Kind: rule.KindContains, Modifiers: []string{"contains", "all", "windash"}, Flags: rule.Flags{All: true, Encodings: []string{"windash"}}}, "all, windash"},
+		{rule.Predicate{Kind: rule.KindRe, Modifiers: []string{"re", "i"}, Flags: rule.Flags{ReFlags: "i"}}, "i"},
+		{rule.Predicate{Kind: rule.KindRe, Flags: rule.Flags{ReFlags: "im"}}, "flags im"},
+		{rule.Predicate{Kind: rule.KindEq, Flags: rule.Flags{Cased: true, Negated: true}}, "cased, not"},
+	} {
+		if got := modifiers(tt.p); got != tt.want {
+			t.Errorf("modifiers(%+v) = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestSameActionCapLinksEvents(t *testing.T) {
+	rules := fixtureRules()
+	for i := range sameActionShown {
+		rules[0].SameAction = append(rules[0].SameAction, rule.RuleRef{ID: fmt.Sprint("other-", i), Title: fmt.Sprint("Other ", i), Platform: rule.PlatformSigma})
+	}
+	s, _ := newTestServer(t, rules, Options{})
+	_, body := get(t, s, "/rules/"+userCreationID)
+	if !strings.Contains(body, `All rules on the same events: <a href="/events/AWS-iam/CreateUser">AWS-iam / CreateUser</a>.`) {
+		t.Error("a capped same-action list does not link its event pages")
+	}
+	_, body = get(t, s, "/rules/"+accessKeyID)
+	if strings.Contains(body, "All rules on the same events") {
+		t.Error("a short same-action list claims to be capped")
+	}
+}
