@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ruleatlas/ruleatlas/rule"
+)
+
+// huntSet is a set of one rule matching eventName: Hit.
+func huntSet(t *testing.T) *Set {
+	t.Helper()
+	p, err := Compile(sel(rule.Predicate{Field: "eventName", Kind: rule.KindEq, Values: []string{"Hit"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewSet([]*Program{p})
+}
+
+type hit struct {
+	file   string
+	record int64
+}
+
+func runOn(t *testing.T, set *Set, inputs []string, threads int, stdin string) ([]hit, *Stats) {
+	t.Helper()
+	var got []hit
+	st, err := Run(context.Background(), set, inputs, Options{Threads: threads, Stdin: strings.NewReader(stdin)}, func(d *Detection) error {
+		got = append(got, hit{filepath.Base(d.File), d.Record})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, st
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestReaders(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lines := "{\"eventName\":\"Miss\"}\n{\"eventName\":\"Hit\"}\n\n{\"eventName\":\"Hit\"}\n"
+	envelope := `{"Records":[{"eventName":"Miss"},{"eventName":"Hit"},{"eventName":"Hit"}]}`
+	pretty := "{\n  \"eventName\": \"Miss\"\n}\n{\n  \"eventName\": \"Hit\"\n}\n[\n {\"eventName\": \"Hit\"},\n {\"eventName\": \"Miss\"}\n]\n"
+	tests := []struct {
+		name string
+		data []byte
+		want []int64
+	}{
+		{"lines.jsonl", []byte(lines), []int64{1, 3}},
+		{"lines-crlf.jsonl", []byte(strings.ReplaceAll(lines, "\n", "\r\n")), []int64{1, 3}},
+		{"no-final-newline.jsonl", []byte(strings.TrimSuffix(lines, "\n")), []int64{1, 3}},
+		{"envelope.json", []byte(envelope), []int64{1, 2}},
+		{"envelope-pretty.json", []byte("{\n \"Records\": [\n  {\"eventName\": \"Hit\"},\n  {\"eventName\": \"Miss\"}\n ]\n}\n"), []int64{0}},
+		{"array.json", []byte(`[{"eventName":"Hit"},{"eventName":"Miss"},{"eventName":"Hit"}]`), []int64{0, 2}},
+		{"pretty.json", []byte(pretty), []int64{1, 0}},
+		{"lines.jsonl.gz", gz([]byte(lines)), []int64{1, 3}},
+		{"envelope.json.gz", gz([]byte(envelope)), []int64{1, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(tt.name, tt.data)
+			got, st := runOn(t, huntSet(t), []string{p}, 2, "")
+			var recs []int64
+			for _, h := range got {
+				recs = append(recs, h.record)
+			}
+			if !slices.Equal(recs, tt.want) {
+				t.Errorf("records %v, want %v", recs, tt.want)
+			}
+			if st.ErrorCount != 0 {
+				t.Errorf("errors: %v", st.Errors)
+			}
+		})
+	}
+	t.Run("stdin", func(t *testing.T) {
+		got, _ := runOn(t, huntSet(t), []string{"-"}, 1, lines)
+		if !slices.Equal(got, []hit{{"-", 1}, {"-", 3}}) {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("directory", func(t *testing.T) {
+		sub := filepath.Join(dir, "tree")
+		write("tree/a/x.json", []byte(envelope))
+		write("tree/b/y.jsonl.gz", gz([]byte(lines)))
+		write("tree/README.md", []byte("# not a log"))
+		got, st := runOn(t, huntSet(t), []string{sub}, 2, "")
+		want := []hit{{"x.json", 1}, {"x.json", 2}, {"y.jsonl.gz", 1}, {"y.jsonl.gz", 3}}
+		if !slices.Equal(got, want) || st.Files != 2 {
+			t.Errorf("got %v in %d files, want %v in 2", got, st.Files, want)
+		}
+	})
+}
+
+// TestBadInput: malformed lines, a truncated gzip, an oversized line and a non-JSON file are
+// reported with file and record and skipped; the run goes on with the next record or file.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	malformed := write("1-malformed.jsonl", []byte("{\"eventName\":\"Hit\"}\n{\"eventName\": \"Hit\",\n{\"eventName\": tru}\n{\"eventName\":\"Hit\"} x\n{\"eventName\":\"Hit\"}\n"))
+	full := gz([]byte(strings.Repeat("{\"eventName\":\"Hit\"}\n", 2000)))
+	truncated := write("2-truncated.jsonl.gz", full[:len(full)/2])
+	big := bytes.Repeat([]byte("x"), maxRecord+1024)
+	long := write("3-long.jsonl", append(append(append([]byte("{\"eventName\":\"Hit\"}\n{\"a\":\""), big...), "\"}\n"...), "{\"eventName\":\"Hit\"}\n"...))
+	text := write("4-text.log", []byte("2024-01-01 this is not JSON\n{\"eventName\":\"Hit\"}\n"))
+	after := write("5-after.jsonl", []byte("{\"eventName\":\"Hit\"}\n"))
+
+	got, st := runOn(t, huntSet(t), []string{malformed, truncated, long, text, after}, 2, "")
+	count := map[string][]int64{}
+	for _, h := range got {
+		count[h.file] = append(count[h.file], h.record)
+	}
+	if want := []int64{0, 4}; !slices.Equal(count["1-malformed.jsonl"], want) {
+		t.Errorf("malformed: hits %v, want %v", count["1-malformed.jsonl"], want)
+	}
+	if n := len(count["2-truncated.jsonl.gz"]); n == 0 || n >= 2000 {
+		t.Errorf("truncated gzip: %d hits, want some but not all", n)
+	}
+	if want := []int64{0, 2}; !slices.Equal(count["3-long.jsonl"], want) {
+		t.Errorf("long line: hits %v, want %v", count["3-long.jsonl"], want)
+	}
+	if len(count["4-text.log"]) != 0 || len(count["5-after.jsonl"]) != 1 {
+		t.Errorf("text file: %v; file after: %v", count["4-text.log"], count["5-after.jsonl"])
+	}
+	var reported []string
+	for _, e := range st.Errors {
+		reported = append(reported, fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Record))
+	}
+	for _, want := range []string{"1-malformed.jsonl:1", "1-malformed.jsonl:2", "1-malformed.jsonl:3", "3-long.jsonl:1", "4-text.log:0"} {
+		if !slices.Contains(reported, want) {
+			t.Errorf("error at %s not reported; reported %v", want, reported)
+		}
+	}
+	found := false
+	for _, e := range st.Errors {
+		if filepath.Base(e.File) == "2-truncated.jsonl.gz" && strings.Contains(e.Msg, "truncated") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("truncated gzip not reported: %v", st.Errors)
+	}
+}
+
+// TestOrderAcrossThreads: with several workers, detections come out in input order.
+func TestOrderAcrossThreads(t *testing.T) {
+	var b strings.Builder
+	for i := range 200000 {
+		if i%7 == 0 {
+			b.WriteString(`{"eventName":"Hit","n":` + fmt.Sprint(i) + "}\n")
+		} else {
+			b.WriteString(`{"eventName":"Miss","pad":"` + strings.Repeat("p", i%50) + "\"}\n")
+		}
+	}
+	p := filepath.Join(t.TempDir(), "many.jsonl")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	got, st := runOn(t, huntSet(t), []string{p}, 4, "")
+	if st.Events != 200000 || len(got) != (200000+6)/7 {
+		t.Fatalf("%d events, %d hits", st.Events, len(got))
+	}
+	for i, h := range got {
+		if h.record != int64(i*7) {
+			t.Fatalf("hit %d has record %d, want %d", i, h.record, i*7)
+		}
+	}
+}
