@@ -515,6 +515,7 @@ var facetTitles = map[string]string{
 
 type rulesView struct {
 	Q       string
+	Keep    []param // the filters a new search from the page keeps
 	Total   int
 	Rules   []summaryView
 	Facets  []facetView
@@ -522,6 +523,8 @@ type rulesView struct {
 	Pager   pager
 	APIHref string
 }
+
+type param struct{ Name, Value string }
 
 type facetView struct {
 	Name, Title string
@@ -629,6 +632,11 @@ func facetLabel(facet string, c store.FacetCount) string {
 
 func newRulesView(q listQuery, res *store.Results) *rulesView {
 	v := &rulesView{Q: q.Q, Total: res.Total, Rules: summaries(res.Rules)}
+	for _, f := range store.Facets {
+		for _, val := range q.Filter(f) {
+			v.Keep = append(v.Keep, param{f, val})
+		}
+	}
 	v.APIHref = "/api" + q.href(nil)
 	v.Pager = newPager(res.Total, res.Page, res.PerPage, func(n int) string {
 		return q.href(func(v url.Values) {

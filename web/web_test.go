@@ -87,7 +87,8 @@ func fixtureRules() []*rule.Rule {
 			{Index: 2, Name: "summarize", Kind: rule.StageAggregate, Text: "summarize count() by UserName",
 				Aggregate: &rule.Aggregate{Function: "count", GroupBy: []string{"UserName"}, Window: "1h"}},
 		},
-		Events: []rule.Event{{Provider: "Microsoft.Authorization", Event: "roleAssignments/write", Title: "Role assignment"}},
+		Events: []rule.Event{{Provider: "Microsoft.Authorization", Event: "roleAssignments/write", Title: "Role assignment"},
+			{Provider: "odd/provider name", Event: "50%?#"}},
 		Notes:  []rule.Note{{Pos: rule.Pos{Line: 12, Col: 3}, Stage: 1, Message: "evaluate plugins are not modelled"}},
 	}
 	return []*rule.Rule{user, key, elastic, kusto}
@@ -169,6 +170,7 @@ func TestRoutes(t *testing.T) {
 		{"/attack/T1136.003", 200, "text/html", []string{"IAM User Creation Attempt", `href="/attack/T1136"`}},
 		{"/events/AWS-iam/CreateUser", 200, "text/html", []string{"AWS-iam / CreateUser", "IAM User Creation Attempt", "AWS IAM Create User via Assumed Role"}},
 		{"/events/Microsoft.Authorization/roleAssignments/write", 200, "text/html", []string{"Role assignment", "High-Risk Cross-Cloud"}},
+		{eventHref("odd/provider name", "50%?#"), 200, "text/html", []string{"odd/provider name / 50%?#", "High-Risk Cross-Cloud"}},
 		{"/healthz", 200, "application/json", []string{`"status":"ok"`, `"rules":4`}},
 		{"/api/rules/" + userCreationID, 200, "application/json", []string{`"same_action"`}},
 		{"/api/rules?q=CreateUser&platform=sigma", 200, "application/json", []string{`"total":1`, userCreationID, `"facets"`}},
@@ -407,6 +409,7 @@ func TestFacetLinks(t *testing.T) {
 		`href="/rules?q=CreateUser" aria-current="true"`,                     // remove sigma
 		`<span class="muted">Platform:</span> Sigma`,
 		`<span class="muted">Text:</span> CreateUser`,
+		`<input type="hidden" name="platform" value="sigma">`, // a new search keeps the filters
 		"1 rule<",
 	} {
 		if !strings.Contains(body, want) {
