@@ -76,7 +76,7 @@ func parseAggregation(text string) (*aggregation, error) {
 			return nil, p.errorf(g, "expected a field after \"by\", found %s", g)
 		}
 		agg.GroupBy = []string{g.text}
-		for p.peek().kind == tokComma { // pySigma's legacy reader accepted "by a, b"
+		for p.peek().kind == tokComma { // several group fields, "by a, b"
 			p.next()
 			g := p.next()
 			if g.kind != tokIdent {

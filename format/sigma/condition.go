@@ -221,7 +221,7 @@ func (p *condParser) quantifier() (*rule.Expr, error) {
 		case t.is("all"):
 			q.All = true
 		case t.is("any") || t.text == "1":
-			// "any of" is read as "1 of", as pySigma does; the specification only names 1 and all.
+			// "any of" is a synonym of "1 of" in rules and tools; the specification names 1 and all.
 			q.Count = 1
 		default:
 			return nil, p.errorf(t, "expected \"1\", \"any\" or \"all\" before \"of\", found %s", t)
