@@ -89,7 +89,7 @@ func fixtureRules() []*rule.Rule {
 		},
 		Events: []rule.Event{{Provider: "Microsoft.Authorization", Event: "roleAssignments/write", Title: "Role assignment"},
 			{Provider: "odd/provider name", Event: "50%?#"}},
-		Notes:  []rule.Note{{Pos: rule.Pos{Line: 12, Col: 3}, Stage: 1, Message: "evaluate plugins are not modelled"}},
+		Notes: []rule.Note{{Pos: rule.Pos{Line: 12, Col: 3}, Stage: 1, Message: "evaluate plugins are not modelled"}},
 	}
 	return []*rule.Rule{user, key, elastic, kusto}
 }
