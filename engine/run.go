@@ -207,6 +207,8 @@ type worker struct {
 	set     *Set
 	ev      Event
 	matches []int
+	// visit, when set, receives each event instead of the set's evaluation.
+	visit func(e *Event)
 }
 
 func newWorker(set *Set) *worker {
@@ -320,6 +322,10 @@ func recordsArray(d []byte) int {
 }
 
 func (w *worker) evaluate(e *Event, r *result) {
+	if w.visit != nil {
+		w.visit(e)
+		return
+	}
 	w.matches = w.set.Match(e, w.matches[:0])
 	if len(w.matches) == 0 {
 		return
