@@ -54,38 +54,56 @@ func bodyLanguage(r *rule.Rule) string {
 
 // highlight splits text into tokens for a language: yaml, toml, json, python, or a query
 // language (sigma conditions, kql, eql, esql, lucene, kusto, spl). Unknown languages give one
-// plain token.
+// plain token. Blanks join the token before them (they look the same in any colour), so the
+// page has fewer spans: each costs the template several escaping calls, and a long rule body
+// has thousands.
 func highlight(lang, text string) []token {
-	var toks []token
-	switch lang {
-	case "yaml":
-		toks = yamlTokens(text)
-	case "toml":
-		toks = tomlTokens(text)
-	default:
-		cfg, ok := codeLangs[lang]
-		if !ok {
-			return []token{{Text: text}}
-		}
-		toks = codeTokens(cfg, text)
-	}
-	return merge(toks)
+	return join(text, lex(lang, text), true)
 }
 
-// merge joins neighbouring tokens of one class, so the page has fewer spans.
-func merge(toks []token) []token {
+// tokenize is highlight without moving blanks: the lexers' classification, for tests.
+func tokenize(lang, text string) []token {
+	return join(text, lex(lang, text), false)
+}
+
+func lex(lang, text string) []token {
+	switch lang {
+	case "yaml":
+		return yamlTokens(text)
+	case "toml":
+		return tomlTokens(text)
+	}
+	if cfg, ok := codeLangs[lang]; ok {
+		return codeTokens(cfg, text)
+	}
+	return []token{{Text: text}}
+}
+
+// join merges neighbouring tokens of one class and, with blanks set, plain blanks into the
+// token before them. Tokens are consecutive pieces of text, so a merged token is a slice of
+// it: no copying, however long the run.
+func join(text string, toks []token, blanks bool) []token {
 	out := toks[:0]
+	start, pos := 0, 0 // where the last output token starts, and where the next input one does
 	for _, t := range toks {
 		if t.Text == "" {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].Class == t.Class {
-			out[n-1].Text += t.Text
-			continue
+		end := pos + len(t.Text)
+		n := len(out)
+		if n > 0 && (out[n-1].Class == t.Class || (blanks && t.Class == "" && isBlank(t.Text))) {
+			out[n-1].Text = text[start:end]
+		} else {
+			start = pos
+			out = append(out, token{t.Class, text[start:end]})
 		}
-		out = append(out, t)
+		pos = end
 	}
 	return out
+}
+
+func isBlank(s string) bool {
+	return strings.Trim(s, " \t\r\n") == ""
 }
 
 // yamlTokens reads YAML line by line: it knows keys, scalars, comments, list markers, flow

@@ -58,10 +58,18 @@ func TestHighlight(t *testing.T) {
 		{"unknown", "<b>as is</b>", "<b>as is</b>"},
 	}
 	for _, tt := range tests {
-		got := highlight(tt.lang, tt.in)
+		got := tokenize(tt.lang, tt.in)
 		if s := classes(got); s != tt.want {
-			t.Errorf("highlight(%s, %q)\n got %s\nwant %s", tt.lang, tt.in, s, tt.want)
+			t.Errorf("tokenize(%s, %q)\n got %s\nwant %s", tt.lang, tt.in, s, tt.want)
 		}
+	}
+}
+
+func TestCompact(t *testing.T) {
+	got := classes(highlight("yaml", "tags:\n    - attack.persistence\n    - x # c\nlevel: high"))
+	want := "k{tags}p{:\n    - }attack.persistence\n    p{- }x c{# c\n}k{level}p{: }high"
+	if got != want {
+		t.Errorf("highlight\n got %s\nwant %s", got, want)
 	}
 }
 
