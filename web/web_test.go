@@ -223,8 +223,8 @@ func TestRulePageFollowsSeed(t *testing.T) {
 		`<a href="/rules/elastic-1">AWS IAM Create User via Assumed Role on EC2 Instance</a> <span class="muted">(Elastic)</span>`,
 		`(Kusto)`,
 		`<h2>Rule body <span class="lang">yaml</span></h2>`,
-		`<span class="t-k">title</span><span class="t-p">:</span> IAM User Creation Attempt`,
-		`<span class="t-c"># a comment</span>`,
+		`<span class="t-k">title</span><span class="t-p">: </span>IAM User Creation Attempt`,
+		"<span class=\"t-c\"># a comment\n</span>",
 		"<h2>Stages and Predicates</h2>",
 		"Stage 0: condition", "Stage 1: selection", "(selection)", "<code>eventSource</code>",
 		"<h2>Indicators</h2>",
@@ -265,7 +265,7 @@ func TestRulePageOtherPlatforms(t *testing.T) {
 	}
 	_, body = get(t, s, "/rules/elastic-1")
 	for _, want := range []string{
-		`<span class="lang">toml</span>`, `<span class="t-h">[metadata]</span>`, `<span class="t-s">&#39;&#39;&#39;`,
+		`<span class="lang">toml</span>`, `<span class="t-h">[metadata]`, `<span class="t-s">&#39;&#39;&#39;`,
 		"<dt>Rule type</dt><dd>query</dd>", "<dt>Risk score</dt><dd>21</dd>",
 		"<dt>Log source</dt><dd>product aws, logs-aws.cloudtrail-*</dd>",
 		`<div class="muted small">eventName</div>`,
