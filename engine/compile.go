@@ -412,7 +412,8 @@ func matchers(kind rule.Kind, v string, f rule.Flags, sigma bool) ([]matcher, er
 		if err != nil {
 			return nil, fmt.Errorf("regular expression %q: %w", v, err)
 		}
-		return []matcher{{op: mRe, re: re}}, nil
+		lit, litFold := requiredLiteral(src)
+		return []matcher{{op: mRe, re: re, lit: lit, fold: litFold}}, nil
 	case rule.KindCIDR:
 		pfx, err := netip.ParsePrefix(strings.TrimSpace(v))
 		if err != nil {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/ruleatlas/ruleatlas/rule"
@@ -88,5 +90,39 @@ func TestPredicates(t *testing.T) {
 				t.Errorf("%+v on %s = %v, want %v", tt.p, tt.event, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	tests := []struct {
+		re   string
+		lit  string
+		fold bool
+	}{
+		{".+:assumed-role/aws:.+", ":assumed-role/aws:", false},
+		{"(?i)^Invoke-Mimi", "invoke-mimi", true},
+		{"a|bcdef", "", false},
+		{"ab", "", false},
+		{"x(abc)+yzw", "yzw", false},
+	}
+	for _, tt := range tests {
+		lit, fold := requiredLiteral(tt.re)
+		if string(lit) != tt.lit || fold != tt.fold {
+			t.Errorf("requiredLiteral(%q) = %q, %v; want %q, %v", tt.re, lit, fold, tt.lit, tt.fold)
+		}
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\n", "été", "bad\xffutf8", "\x01"} {
+		got := string(appendJSONString(nil, s))
+		var back string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Errorf("%q: %s is not JSON: %v", s, got, err)
+			continue
+		}
+		if want := strings.ToValidUTF8(s, "\ufffd"); back != want {
+			t.Errorf("%q: round trip gave %q", s, back)
+		}
 	}
 }

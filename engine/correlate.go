@@ -54,16 +54,25 @@ type correlator struct {
 // and marks the bases that still report on their own.
 func newCorrelator(set *Set) *correlator {
 	c := &correlator{bases: map[int][]baseRef{}}
-	find := func(ref string) int {
-		for i, p := range set.Programs {
-			r := p.Rule
-			if r.ID == ref || (r.Name != "" && r.Name == ref) {
-				return i
-			}
+	for _, p := range set.Programs {
+		if p.corr == nil {
+			p.generate = true
 		}
-		for i, p := range set.Programs {
-			if p.Rule.Title == ref {
-				return i
+	}
+	// A reference resolves to a rule of the correlation's own file first (base rules usually
+	// sit beside it, and corpora hold copies of rules), then to any loaded rule.
+	find := func(ref, path string) int {
+		for _, samePath := range []bool{true, false} {
+			for _, byTitle := range []bool{false, true} {
+				for i, p := range set.Programs {
+					r := p.Rule
+					if samePath && r.Source.Path != path {
+						continue
+					}
+					if (!byTitle && (r.ID == ref || (r.Name != "" && r.Name == ref))) || (byTitle && r.Title == ref) {
+						return i
+					}
+				}
 			}
 		}
 		return -1
@@ -75,7 +84,7 @@ func newCorrelator(set *Set) *correlator {
 		cr := &correlation{prog: p, agg: p.corr, window: time.Duration(p.corr.WindowSeconds * float64(time.Second)), groups: map[string]*corrState{}}
 		ok := true
 		for _, ref := range p.corr.Rules {
-			i := find(ref)
+			i := find(ref, p.Rule.Source.Path)
 			if i < 0 {
 				ok = false
 				break
@@ -87,6 +96,17 @@ func newCorrelator(set *Set) *correlator {
 		}
 		ci := len(c.cs)
 		c.cs = append(c.cs, cr)
+		for _, bi := range cr.bases {
+			if _, seen := c.bases[bi]; !seen {
+				set.Programs[bi].generate = false
+			}
+			// Correlation specification, "Generate": the referred rules report on their own
+			// only when a correlation using them says generate: true.
+			set.Programs[bi].generate = set.Programs[bi].generate || p.generate
+			if c.bases[bi] == nil {
+				c.bases[bi] = []baseRef{}
+			}
+		}
 		for step, bi := range cr.bases {
 			base := set.Programs[bi]
 			br := baseRef{corr: ci, step: step}

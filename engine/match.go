@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -54,7 +55,18 @@ type globTok struct {
 func (m *matcher) match(e *Event, v *value) bool {
 	switch m.op {
 	case mRe:
-		return m.re.Match(e.text(v))
+		t := e.text(v)
+		if m.lit != nil {
+			// A literal every match contains: most values fail here, before the regex runs.
+			h := t
+			if m.fold {
+				h = e.lower(v)
+			}
+			if !bytes.Contains(h, m.lit) {
+				return false
+			}
+		}
+		return m.re.Match(t)
 	case mCIDR:
 		if v.kind != kString {
 			return false
@@ -416,4 +428,44 @@ func timePart(s, part string) (float64, bool) {
 		return float64(t.Year()), true
 	}
 	return 0, false
+}
+
+// requiredLiteral returns a literal every match of the regular expression contains (the longest
+// literal of its top-level concatenation), and whether it must be compared case-insensitively.
+// It returns nil when there is none.
+func requiredLiteral(expr string) ([]byte, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	re = re.Simplify()
+	var best *syntax.Regexp
+	consider := func(r *syntax.Regexp) {
+		if r.Op == syntax.OpLiteral && (best == nil || len(r.Rune) > len(best.Rune)) {
+			best = r
+		}
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		consider(re)
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			consider(sub)
+		}
+	}
+	if best == nil || len(best.Rune) < 3 {
+		return nil, false
+	}
+	fold := best.Flags&syntax.FoldCase != 0
+	s := string(best.Rune)
+	if fold {
+		s = strings.ToLower(s)
+		// Only ASCII folds the same way in the event's lower-cased text and the regex.
+		for _, r := range s {
+			if r >= utf8.RuneSelf {
+				return nil, false
+			}
+		}
+	}
+	return []byte(s), fold
 }

@@ -11,11 +11,24 @@ var outPaths = [][]string{
 }
 
 // fill sets a detection's timeline columns from the event.
+// The six texts share one allocation.
 func (s *Set) fill(d *Detection, e *Event) {
-	d.Timestamp = s.column(e, 0)
-	d.EventName = s.column(e, 1)
-	d.User = s.column(e, 2)
-	d.SourceIP = s.column(e, 3)
-	d.Region = s.column(e, 4)
-	d.Account = s.column(e, 5)
+	var buf [6][]byte
+	n := 0
+	for col := range buf {
+		buf[col] = s.column(e, col)
+		n += len(buf[col])
+	}
+	all := make([]byte, 0, n)
+	for _, b := range buf {
+		all = append(all, b...)
+	}
+	str := string(all)
+	cut := func(col int) string {
+		v := str[:len(buf[col])]
+		str = str[len(buf[col]):]
+		return v
+	}
+	d.Timestamp, d.EventName, d.User = cut(0), cut(1), cut(2)
+	d.SourceIP, d.Region, d.Account = cut(3), cut(4), cut(5)
 }

@@ -169,28 +169,35 @@ func (j *jsonlWriter) Write(d *Detection) error {
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			b = append(b, s[start:i]...)
+			if c == '"' || c == '\\' {
 				b = append(b, '\\', c)
-			case c < 0x20:
+			} else {
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 {
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
+			i++
+			start = i
+			continue
 		}
 		i += n
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

@@ -153,7 +153,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 			for i := range r.dets {
 				d := &r.dets[i]
 				out := []*Detection{}
-				if d.Program.generate || len(d.corr) == 0 {
+				if d.Program.generate {
 					out = append(out, d)
 				}
 				out = append(out, corr.feed(d)...)
@@ -330,15 +330,15 @@ func (w *worker) evaluate(e *Event, r *result) {
 	if len(w.matches) == 0 {
 		return
 	}
+	var cols Detection
+	w.set.fill(&cols, e) // once per event, shared by its detections
 	for _, pi := range w.matches {
 		p := w.set.Programs[pi]
-		d := Detection{
-			Program: p, RuleID: p.Rule.ID, Title: p.Rule.Title, Level: p.Level,
-			File: e.File, Record: e.Record,
-			// The chunk's bytes are never reused: the detection keeps a slice of them.
-			Event: json.RawMessage(e.Raw),
-		}
-		w.set.fill(&d, e)
+		d := cols
+		d.Program, d.RuleID, d.Title, d.Level = p, p.Rule.ID, p.Rule.Title, p.Level
+		d.File, d.Record = e.File, e.Record
+		// The chunk's bytes are never reused: the detection keeps a slice of them.
+		d.Event = json.RawMessage(e.Raw)
 		d.corr = w.set.corr.keys(pi, e)
 		r.dets = append(r.dets, d)
 	}

@@ -40,6 +40,62 @@ type pathNode struct {
 	kids map[string]*pathNode
 	wild *pathNode // "*": any key
 	slot int       // field slot when a path ends here, else -1
+	// table finds a key's child without hashing the whole key: buckets by length and first
+	// and last bytes, each a short list to compare. Built by seal.
+	table  *[256][]keyed
+	list   []keyed // few children: compared in turn
+	sealed bool
+}
+
+type keyed struct {
+	key  string
+	node *pathNode
+}
+
+func bucket(key []byte) byte {
+	return byte(len(key)*7) ^ key[0] ^ key[len(key)-1]<<3
+}
+
+// seal builds the lookup tables of the trie; add must not be called after.
+func (n *pathNode) seal() {
+	n.table, n.list = nil, nil
+	if len(n.kids) > 8 {
+		n.table = new([256][]keyed)
+	}
+	for k, c := range n.kids {
+		if n.table == nil {
+			n.list = append(n.list, keyed{k, c})
+		} else if k != "" {
+			b := bucket([]byte(k))
+			n.table[b] = append(n.table[b], keyed{k, c})
+		}
+		c.seal()
+	}
+	if n.wild != nil {
+		n.wild.seal()
+	}
+	n.sealed = true
+}
+
+// child returns the child for a key, or nil.
+func (n *pathNode) child(key []byte) *pathNode {
+	if !n.sealed || (len(key) == 0 && n.table != nil) {
+		return n.kids[string(key)]
+	}
+	if n.table == nil {
+		for _, k := range n.list {
+			if k.key == string(key) {
+				return k.node
+			}
+		}
+		return nil
+	}
+	for _, k := range n.table[bucket(key)] {
+		if k.key == string(key) {
+			return k.node
+		}
+	}
+	return nil
 }
 
 func newPathNode() *pathNode { return &pathNode{slot: -1} }
@@ -190,9 +246,7 @@ func (s *scanner) object(i int, n *pathNode) (int, error) {
 		if esc {
 			key = unescapeKey(key)
 		}
-		if k, ok := n.kids[string(key)]; ok {
-			child = k
-		}
+		child = n.child(key)
 		i = skipWS(d, kend)
 		if i >= len(d) {
 			return i, errIncomplete
@@ -266,6 +320,15 @@ func (s *scanner) array(i int, n *pathNode) (int, error) {
 // holds escapes.
 func skipString(d []byte, i int) (int, bool, error) {
 	j := i + 1
+	// Most strings are short: look at a few bytes before calling the vector search.
+	for end := min(j+16, len(d)); j < end; j++ {
+		if c := d[j]; c == '"' {
+			return j + 1, false, nil
+		} else if c == '\\' {
+			j = i + 1 // escapes: take the general path from the start
+			break
+		}
+	}
 	esc := false
 	for {
 		k := bytes.IndexByte(d[j:], '"')

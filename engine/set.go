@@ -58,6 +58,7 @@ func NewSet(progs []*Program) *Set {
 	}
 	s.corr = newCorrelator(s)
 	s.buildIndex()
+	s.root.seal()
 	return s
 }
 
@@ -75,13 +76,13 @@ func (s *Set) slot(path []string) int {
 }
 
 // column returns the first scalar value of a timeline column in the event.
-func (s *Set) column(e *Event, col int) string {
+func (s *Set) column(e *Event, col int) []byte {
 	for _, slot := range s.outSlots[col] {
 		if vs := e.values(slot); len(vs) > 0 && vs[0].kind != kNull && vs[0].kind != kObject && vs[0].kind != kArray {
-			return string(e.text(&vs[0]))
+			return e.text(&vs[0])
 		}
 	}
-	return ""
+	return nil
 }
 
 // buildIndex picks, greedily, the fields whose equality values constrain the most remaining

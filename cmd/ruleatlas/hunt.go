@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -21,6 +23,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(&platforms, "platform", "only rules of this platform (sigma, ...) or log source product (aws, windows); repeatable")
 	fs.Var(&tags, "tag", "only rules with this tag, e.g. attack.persistence (repeatable)")
 	fs.Var(&statuses, "status", "only rules with this status, e.g. stable, test (repeatable)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the hunt to `FILE`")
 	logs, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -47,6 +50,19 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("hunt: no rule loaded")
 	}
 	set := engine.NewSet(progs)
+	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("hunt: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("hunt: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	st, runErr := engine.Run(ctx, set, logs, engine.Options{Threads: *threads, MinLevel: strings.ToLower(*minLevel), Stdin: os.Stdin}, w.Write)
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
