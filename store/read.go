@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,10 +75,12 @@ func Open(path string) (*Store, error) {
 	// descriptors keep the old inode), so immutable=1 is true and lets SQLite skip locking.
 	dsn := fileURI(abs) + "?mode=ro&immutable=1&_pragma=query_only(1)" +
 		"&_pragma=mmap_size(268435456)&_pragma=cache_size(-16384)"
-	db, err := sql.Open("sqlite", dsn)
+	registered, err := sql.Open("sqlite", dsn) // only to reach the driver: it connects nothing
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	db := sql.OpenDB(&fileConnector{drv: registered.Driver(), dsn: dsn, path: path, info: info})
+	registered.Close()
 	// Queries are CPU-bound (the file is mapped), so a few connections per core keep every core
 	// busy while one waits on a page fault; more only multiply per-connection caches.
 	n := 2 * runtime.GOMAXPROCS(0)
@@ -88,24 +92,68 @@ func Open(path string) (*Store, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	s := &Store{db: db, path: path, info: info}
-	var version string
-	if err := db.QueryRow(`SELECT value FROM meta WHERE key=?`, MetaSchema).Scan(&version); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: not a ruleatlas catalog: %w", path, err)
-	}
-	if version != schemaVersion {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: catalog schema %s, this program reads %s: rebuild it", path, version, schemaVersion)
-	}
-	if s.ruleDoc, err = db.Prepare(`SELECT doc FROM rules WHERE id=?`); err == nil {
-		s.ruleByPath, err = db.Prepare(`SELECT doc FROM rules WHERE path=? ORDER BY n LIMIT 1`)
-	}
-	if err != nil {
+	if err := s.prepare(n); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return s, nil
 }
+
+// prepare checks the schema, opens every connection of the pool while the file at the path is
+// still the one opened (the pool keeps them: see fileConnector) and prepares the hot queries.
+func (s *Store) prepare(conns int) error {
+	var version string
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key=?`, MetaSchema).Scan(&version); err != nil {
+		return fmt.Errorf("not a ruleatlas catalog: %w", err)
+	}
+	if version != schemaVersion {
+		return fmt.Errorf("catalog schema %s, this program reads %s: rebuild it", version, schemaVersion)
+	}
+	ctx := context.Background()
+	held := make([]*sql.Conn, 0, conns)
+	var err error
+	for range conns {
+		var c *sql.Conn
+		if c, err = s.db.Conn(ctx); err != nil {
+			break
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		c.Close() // back to the pool, which keeps them
+	}
+	if err != nil {
+		return err
+	}
+	if s.ruleDoc, err = s.db.Prepare(`SELECT doc FROM rules WHERE id=?`); err != nil {
+		return err
+	}
+	s.ruleByPath, err = s.db.Prepare(`SELECT doc FROM rules WHERE path=? ORDER BY n LIMIT 1`)
+	return err
+}
+
+// errReplaced refuses a connection to a path that no longer holds the opened catalog.
+var errReplaced = errors.New("store: the catalog file was replaced since it was opened; open it again")
+
+// fileConnector opens connections only while the path still names the file the store opened:
+// a connection opened after a build renamed a new catalog into place would read another
+// catalog than the rest of the store (its in-memory index, its other connections).
+type fileConnector struct {
+	drv  driver.Driver
+	dsn  string
+	path string
+	info os.FileInfo
+}
+
+func (c *fileConnector) Connect(context.Context) (driver.Conn, error) {
+	now, err := os.Stat(c.path)
+	if err != nil || !os.SameFile(now, c.info) {
+		return nil, errReplaced
+	}
+	return c.drv.Open(c.dsn)
+}
+
+func (c *fileConnector) Driver() driver.Driver { return c.drv }
 
 // fileURI makes a SQLite URI of an absolute path, escaping what URIs reserve.
 func fileURI(abs string) string {

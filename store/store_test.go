@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -575,5 +578,52 @@ func BenchmarkSearch(b *testing.B) {
 		if _, err := s.Search(queries[i%len(queries)]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Connections opened after a build replaced the file never read the new catalog: the pool
+// was filled at Open, and a connection asked for later is refused.
+func TestLateConnectionsReadOpenedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	writeStore(t, path, []*rule.Rule{seedRule()}, false)
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	writeStore(t, path, []*rule.Rule{genRule(1), genRule(2)}, false)
+	// Every connection of the pool in use at once: all were opened on the first catalog.
+	max := s.db.Stats().MaxOpenConnections
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []*sql.Conn
+	for range max {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.db.Conn(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var id string
+			if err := c.QueryRowContext(context.Background(), `SELECT id FROM rules`).Scan(&id); err != nil || id != seedRule().ID {
+				t.Errorf("a pooled connection reads %q, %v", id, err)
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, c := range conns {
+		c.Close()
+	}
+	if got := s.db.Stats().OpenConnections; got != max {
+		t.Errorf("%d connections open, want the pool's %d", got, max)
+	}
+	c := &fileConnector{path: path, info: s.info}
+	if _, err := c.Connect(context.Background()); !errors.Is(err, errReplaced) {
+		t.Errorf("connecting after the replacement: err = %v, want errReplaced", err)
 	}
 }
