@@ -50,8 +50,10 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("hunt: no rule loaded")
 	}
 	set := engine.NewSet(progs)
-	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work.
+	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
+	// within a soft limit that keeps the peak well below 200 MB.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(128 << 20))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

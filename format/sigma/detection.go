@@ -102,7 +102,12 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 			err = resolve(e, names)
 		}
 		if err != nil {
-			return []error{f.condError(it, err, 0)}
+			// A condition outside the grammar (the pseudo-code of some unsupported rules, a
+			// misspelt identifier) leaves the rule readable but not understood: an opaque
+			// condition with the positioned reason, so the rule is listed, not dropped.
+			exprs = append(exprs, f.opaqueCondition(it, err, 0))
+			texts = append(texts, strings.TrimSpace(it.Value))
+			continue
 		}
 		f.relocate(e, it, 0)
 		exprs = append(exprs, e)
@@ -115,7 +120,12 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 			err = resolve(a.expr, names)
 		}
 		if err != nil {
-			return []error{f.condError(it, err, aggOff)}
+			o := f.opaqueCondition(it, err, aggOff)
+			r.Stages = append(r.Stages, rule.Stage{
+				Index: len(r.Stages), Name: uniqueStageName(r.Stages, "aggregation"), Kind: rule.StageOpaque,
+				Text: strings.TrimSpace(aggText), Pos: o.Pos, Predicates: []rule.Predicate{}, Reason: o.Reason,
+			})
+			continue
 		}
 		if a.expr != nil {
 			f.relocate(a.expr, it, aggOff)
@@ -129,13 +139,8 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 				f.note(r, pos(timeframe), len(r.Stages), fmt.Sprintf("timeframe %q is not a number and a unit (s, m, h, d)", tf))
 			}
 		}
-		// Stage names are unique: a search identifier may already be called "aggregation".
-		name := "aggregation"
-		for i := 2; hasStage(r.Stages, name); i++ {
-			name = fmt.Sprintf("aggregation%d", i)
-		}
 		r.Stages = append(r.Stages, rule.Stage{
-			Index: len(r.Stages), Name: name, Kind: rule.StageAggregate,
+			Index: len(r.Stages), Name: uniqueStageName(r.Stages, "aggregation"), Kind: rule.StageAggregate,
 			Text: strings.TrimSpace(aggText), Pos: f.condPos(it, aggOff+1+leadingSpace(aggText)),
 			Expr: a.expr, Predicates: []rule.Predicate{}, Aggregate: a.agg,
 		})
@@ -150,6 +155,26 @@ func (f *file) detection(r *rule.Rule, key, det *yaml.Node, skip map[string]bool
 		cond.Expr = &rule.Expr{Op: rule.OpOr, Pos: pos(condVal), Args: exprs}
 	}
 	return nil
+}
+
+// uniqueStageName returns name, or name2, name3...: a search identifier may already be called
+// "aggregation".
+func uniqueStageName(stages []rule.Stage, name string) string {
+	n := name
+	for i := 2; hasStage(stages, n); i++ {
+		n = fmt.Sprintf("%s%d", name, i)
+	}
+	return n
+}
+
+// opaqueCondition is the expression standing for a condition that could not be read.
+func (f *file) opaqueCondition(n *yaml.Node, err error, off int) *rule.Expr {
+	msg := err.Error()
+	var p rule.Pos
+	if re, ok := f.condError(n, err, off).(*rule.Error); ok {
+		p, msg = rule.Pos{Line: re.Line, Col: re.Col}, re.Msg
+	}
+	return &rule.Expr{Op: rule.OpOpaque, Pos: p, Text: strings.TrimSpace(n.Value), Reason: msg}
 }
 
 func hasStage(stages []rule.Stage, name string) bool {

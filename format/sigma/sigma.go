@@ -131,6 +131,21 @@ func splitLines(data []byte) []string {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserProblem reports whether a YAML error message comes from the library's parser,
+// whose line marks it prints counted from 0, unlike its scanner's.
+func yamlParserProblem(msg string) bool {
+	for _, p := range []string{"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"did not find expected '-' indicator", "did not find expected <document start>",
+		"did not find expected key", "did not find expected node content",
+		"found duplicate %TAG directive", "found duplicate %YAML directive",
+		"found incompatible YAML document", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // maxNodes bounds the size of a document with its aliases expanded: a few alias levels can
 // otherwise stand for billions of nodes (the "billion laughs" attack).
 const maxNodes = 200_000
@@ -160,6 +175,9 @@ func (f *file) decode(c chunk) (*document, error) {
 		msg := err.Error()
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			l, _ := strconv.Atoi(m[1])
+			if yamlParserProblem(m[2]) {
+				l++ // the YAML library prints parser (not scanner) marks 0-based
+			}
 			return nil, rule.Errorf(f.path, c.line+l-1, 0, "yaml: %s", m[2])
 		}
 		return nil, rule.Errorf(f.path, c.line, 0, "%s", msg)

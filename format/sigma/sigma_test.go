@@ -144,8 +144,8 @@ func TestMultipleDocuments(t *testing.T) {
 	if got := strings.Join(titles, " "); got != "one@4 two@12 three@21" {
 		t.Errorf("rules %s", got)
 	}
-	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "m.yml:19:") {
-		t.Errorf("errors %v, want one at m.yml:19", errs)
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "m.yml:20:") {
+		t.Errorf("errors %v, want one at m.yml:20, where the unclosed flow sequence starts", errs)
 	}
 	if stage(t, rules[1], "sel").Pos.Line != 14 {
 		t.Errorf("positions of later documents are file lines: %v", stage(t, rules[1], "sel").Pos)
@@ -296,7 +296,7 @@ filter:
 }
 
 var errorTests = []struct{ name, src, want string }{
-	{"yaml syntax", "title: t\ndetection:\n  sel: [a\n", "x.yml:2: yaml: did not find expected ',' or ']'"},
+	{"yaml syntax", "title: t\ndetection:\n  sel: [a\n", "x.yml:3: yaml: did not find expected ',' or ']'"},
 	{"yaml in second document", "title: a\ndetection: {s: {a: b}, condition: s}\n---\ntitle: b\n  bad: indent\n", "x.yml:5: yaml: mapping values are not allowed in this context"},
 	{"not a mapping", "- a\n- b\n", "x.yml:1:1: a Sigma document is a mapping, found a list"},
 	{"missing detection", "title: t\nlogsource: {product: x}\n", "x.yml:1:1: missing detection: a Sigma rule needs a detection (or correlation, or filter) section"},
@@ -306,17 +306,44 @@ var errorTests = []struct{ name, src, want string }{
 	{"condition map", "title: t\ndetection:\n    sel: {a: b}\n    condition: {a: b}\n", "x.yml:4:16: condition must be text or a list, found a mapping"},
 	{"duplicate block", "title: t\ndetection:\n    sel: {a: b}\n    sel: {c: d}\n    condition: sel\n", `x.yml:4:5: detection: duplicate key "sel" (first at line 3)`},
 	{"complex block key", "title: t\ndetection:\n    ? [a]\n    : b\n    condition: x\n", "x.yml:3:7: detection: a search identifier is a name, found a list"},
+	{"correlation without type", "title: t\ncorrelation:\n    rules: [a]\n", "x.yml:2:1: correlation: missing type"},
+	{"correlation bad threshold", "title: t\ncorrelation:\n    type: event_count\n    condition: {gte: many}\n", `x.yml:4:22: correlation condition gte: expected a number, found "many"`},
+	{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq or field)`},
+	{"invalid utf-8", "title: t\ndescription: caf\xe9\n", "x.yml:2:17: invalid UTF-8"},
+	{"unknown action", "action: merge\ntitle: t\n", `x.yml:1:1: unknown action "merge"`},
+}
+
+// Conditions outside the grammar leave the rule built, with an opaque condition (or
+// aggregation) saying where and why.
+var opaqueConditionTests = []struct{ name, src, want string }{
 	{"condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 1 of )\n", `x.yml:4:21: condition: expected identifier after "1 of", found ")"`},
 	{"quoted condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: 'sel and nope'\n", `x.yml:4:25: condition: unknown search identifier "nope"`},
 	{"condition list column", "title: t\ndetection:\n    sel: {a: b}\n    condition:\n        - sel\n        - sel or\n", `x.yml:6:17: condition: expected identifier, "not", "1 of", "all of" or "(", found end of condition`},
 	{"block condition column", "title: t\ndetection:\n    sel: {a: b}\n    condition: |\n        sel and\n        1 of x*\n", `x.yml:6:9: condition: "x*" matches no search identifier`},
 	{"aggregation column", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | count() > x\n", `x.yml:4:32: condition: expected a number after ">", found "x"`},
 	{"near unknown", "title: t\ndetection:\n    sel: {a: b}\n    condition: sel | near other\n", `x.yml:4:27: condition: unknown search identifier "other"`},
-	{"correlation without type", "title: t\ncorrelation:\n    rules: [a]\n", "x.yml:2:1: correlation: missing type"},
-	{"correlation bad threshold", "title: t\ncorrelation:\n    type: event_count\n    condition: {gte: many}\n", `x.yml:4:22: correlation condition gte: expected a number, found "many"`},
-	{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq or field)`},
-	{"invalid utf-8", "title: t\ndescription: caf\xe9\n", "x.yml:2:17: invalid UTF-8"},
-	{"unknown action", "action: merge\ntitle: t\n", `x.yml:1:1: unknown action "merge"`},
+}
+
+func TestOpaqueConditions(t *testing.T) {
+	for _, tt := range opaqueConditionTests {
+		rules, errs := Parse("x.yml", []byte(tt.src))
+		if len(errs) != 0 || len(rules) != 1 {
+			t.Errorf("%s: %d rules, errors %v; want the rule and no error", tt.name, len(rules), errs)
+			continue
+		}
+		reasons := rules[0].OpaqueReasons()
+		if len(reasons) != 1 {
+			t.Errorf("%s: opaque reasons %+v, want one", tt.name, reasons)
+			continue
+		}
+		o := reasons[0]
+		if got := fmt.Sprintf("x.yml:%d:%d: %s", o.Pos.Line, o.Pos.Col, o.Reason); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+		if rules[0].Stages[0].Expr.Op == rule.OpOpaque && len(rules[0].PositivePredicates()) != 0 {
+			t.Errorf("%s: a condition not understood must not make predicates positive", tt.name)
+		}
+	}
 }
 
 func TestErrors(t *testing.T) {
