@@ -103,12 +103,30 @@ func Compile(r *rule.Rule) (*Program, error) {
 	if p.windows = isWindows(r.LogSource); p.windows {
 		return compileWindows(p, r)
 	}
-	root, stages, err := compileRule(p, r, nil, nil)
+	root, stages, err := compileRule(p, r, nil, productGuard(r.LogSource))
 	if err != nil {
 		return nil, err
 	}
 	p.root, p.stages = root, stages
 	return p, nil
+}
+
+// productGuard keeps a rule to the events of its log source where the event's shape tells:
+// rules of any product but windows never apply to Windows event log records
+// ({"Event": {"System": ...}}), and rules of products other than aws never apply to CloudTrail
+// records (eventSource and awsRegion). Sigma rules specification, "Log Source": the log source
+// selects the events a rule is evaluated on.
+func productGuard(ls rule.LogSource) *rule.Expr {
+	exists := func(field string) *rule.Expr {
+		return &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: field, Kind: rule.KindExists, Values: []string{"true"}}}
+	}
+	not := func(e *rule.Expr) *rule.Expr { return &rule.Expr{Op: rule.OpNot, Args: []*rule.Expr{e}} }
+	g := not(exists("Event.System"))
+	if p := strings.ToLower(ls.Product); p != "" && p != "aws" {
+		g = &rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{
+			not(&rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{exists("eventSource"), exists("awsRegion")}}), g}}
+	}
+	return g
 }
 
 func level(s string) string {
@@ -121,7 +139,7 @@ func level(s string) string {
 
 // compileRule compiles the rule's condition with fields renamed by rename (nil: as written),
 // and its selection stages. guard, when set, is ANDed before the condition.
-func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard []*rule.Predicate) (*node, []compiledStage, error) {
+func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard *rule.Expr) (*node, []compiledStage, error) {
 	c := compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: p.fieldIdx(), rename: rename, sigma: r.Language == rule.LangSigma || r.Platform == rule.PlatformSigma}
 	var conds []*rule.Stage
 	for i := range r.Stages {
@@ -152,17 +170,12 @@ func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard []*ru
 	if len(roots) > 1 {
 		root = &node{op: opOr, kids: roots}
 	}
-	if len(guard) > 0 {
-		and := &node{op: opAnd}
-		for _, g := range guard {
-			pr, err := c.pred(g)
-			if err != nil {
-				return nil, nil, err
-			}
-			and.kids = append(and.kids, &node{op: opPred, pred: pr})
+	if guard != nil {
+		g, err := c.expr(guard)
+		if err != nil {
+			return nil, nil, err
 		}
-		and.kids = append(and.kids, root)
-		root = and
+		root = &node{op: opAnd, kids: []*node{g, root}}
 	}
 	var stages []compiledStage
 	for i := range r.Stages {

@@ -54,9 +54,13 @@ func (e *Event) text(v *value) []byte {
 
 // lower returns the value's text lower-cased, computed once per value.
 func (e *Event) lower(v *value) []byte {
+	if v.lo == -1 {
+		return e.text(v) // already lower-case
+	}
 	if v.lo == 0 {
 		t := e.text(v)
 		if !hasUpper(t) {
+			v.lo = -1
 			return t
 		}
 		start := len(e.arena)

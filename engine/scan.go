@@ -25,7 +25,8 @@ const (
 
 // value is where one value of a field lies in the event's bytes. For strings the span excludes
 // the quotes; esc says it holds backslash escapes to decode. lo/loEnd locate its lower-cased
-// text in the event's arena once computed (lo is 1-based so 0 means not yet).
+// text in the event's arena once computed (lo is 1-based: 0 means not yet, -1 that the text
+// is lower-case already).
 type value struct {
 	kind       byte
 	esc        bool

@@ -24,7 +24,15 @@ type Set struct {
 	corr     *correlator
 
 	levels []indexLevel
-	always []int // programs no index level constrains
+	always []int // programs no index level constrains and no required field filters
+	// byRequired groups the other unconstrained programs by a field they cannot match without:
+	// one presence test skips the group.
+	byRequired []requiredGroup
+}
+
+type requiredGroup struct {
+	slots []int
+	progs []int
 }
 
 // indexLevel maps the lower-cased values of one field to the programs requiring one of them.
@@ -145,10 +153,34 @@ func (s *Set) buildIndex() {
 		}
 		s.levels = append(s.levels, l)
 	}
+	groups := map[string]*requiredGroup{}
 	for i := range remaining {
-		s.always = append(s.always, i)
+		p := s.Programs[i]
+		f := -1
+		for rf := range p.requires(p.root) {
+			// Any required field will do; the first by name keeps the grouping deterministic.
+			if f < 0 || p.fields[rf].name < p.fields[f].name {
+				f = rf
+			}
+		}
+		if f < 0 {
+			s.always = append(s.always, i)
+			continue
+		}
+		key := slotsKey(p.slots[f])
+		g := groups[key]
+		if g == nil {
+			g = &requiredGroup{slots: p.slots[f]}
+			groups[key] = g
+		}
+		g.progs = append(g.progs, i)
 	}
 	sort.Ints(s.always)
+	for _, g := range groups {
+		sort.Ints(g.progs)
+		s.byRequired = append(s.byRequired, *g)
+	}
+	sort.Slice(s.byRequired, func(i, j int) bool { return s.byRequired[i].progs[0] < s.byRequired[j].progs[0] })
 }
 
 func slotsKey(slots []int) string { return fmt.Sprint(slots) }
@@ -217,6 +249,43 @@ func (p *Program) constraints(n *node) map[int]map[string]bool {
 	return nil
 }
 
+// requires returns the local fields that must be present in an event for the node to hold.
+// A missing field fails every predicate but null and exists: false, negated ones included.
+func (p *Program) requires(n *node) map[int]bool {
+	switch n.op {
+	case opPred:
+		pr := n.pred
+		if pr.field < 0 || pr.kind == "null" || (pr.kind == "exists" && !pr.want) {
+			return nil
+		}
+		return map[int]bool{pr.field: true}
+	case opAnd:
+		out := map[int]bool{}
+		for _, k := range n.kids {
+			for f := range p.requires(k) {
+				out[f] = true
+			}
+		}
+		return out
+	case opOr, opAtLeast:
+		var out map[int]bool
+		for i, k := range n.kids {
+			r := p.requires(k)
+			if i == 0 {
+				out = r
+				continue
+			}
+			for f := range out {
+				if !r[f] {
+					delete(out, f)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // candidates appends to dst the indexes of the programs the event may match, in load order.
 func (s *Set) candidates(e *Event, dst []int) []int {
 	start := len(dst)
@@ -233,6 +302,15 @@ func (s *Set) candidates(e *Event, dst []int) []int {
 		}
 	}
 	dst = append(dst, s.always...)
+	for gi := range s.byRequired {
+		g := &s.byRequired[gi]
+		for _, slot := range g.slots {
+			if len(e.values(slot)) > 0 {
+				dst = append(dst, g.progs...)
+				break
+			}
+		}
+	}
 	c := dst[start:]
 	slices.Sort(c)
 	c = slices.Compact(c)

@@ -15,7 +15,8 @@ import (
 func compileWindows(p *Program, r *rule.Rule) (*Program, error) {
 	sources := taxonomy.WindowsSources(r.LogSource)
 	if len(sources) == 0 {
-		root, stages, err := compileRule(p, r, nil, nil)
+		// No stream is known for the log source: keep the rule to Windows event records.
+		root, stages, err := compileRule(p, r, nil, &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: "Event.System", Kind: rule.KindExists, Values: []string{"true"}}})
 		if err != nil {
 			return nil, err
 		}
@@ -38,7 +39,14 @@ func compileWindows(p *Program, r *rule.Rule) (*Program, error) {
 			}
 			guard = append(guard, g)
 		}
-		root, stages, err := compileRule(p, r, src.Fields, guard)
+		var gx *rule.Expr
+		if len(guard) > 0 {
+			gx = &rule.Expr{Op: rule.OpAnd}
+			for _, g := range guard {
+				gx.Args = append(gx.Args, &rule.Expr{Op: rule.OpPredicate, Predicate: g})
+			}
+		}
+		root, stages, err := compileRule(p, r, src.Fields, gx)
 		if err != nil {
 			return nil, err
 		}
