@@ -560,7 +560,7 @@ func TestAttackMatrixOrder(t *testing.T) {
 		t.Errorf("tactic columns out of matrix order: Persistence at %d, Impact at %d", p, i)
 	}
 	// T1136 has two rules (the seed and the Elastic rule), shaded; T1485 none.
-	if !strings.Contains(body, `<span class="id">T1136.003</span> Cloud Account</a> <span class="count">2</span>`) {
+	if !strings.Contains(body, `<span class="id">T1136.003</span>Cloud Account</a><span class="count">2</span>`) {
 		t.Error("sub-technique cell missing or mislabelled")
 	}
 	if !strings.Contains(body, "2 of 3 techniques") {
