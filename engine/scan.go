@@ -1,9 +1,10 @@
 package engine
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -321,37 +322,40 @@ func (s *scanner) array(i int, n *pathNode) (int, error) {
 // holds escapes.
 func skipString(d []byte, i int) (int, bool, error) {
 	j := i + 1
-	// Most strings are short: look at a few bytes before calling the vector search.
-	for end := min(j+16, len(d)); j < end; j++ {
-		if c := d[j]; c == '"' {
-			return j + 1, false, nil
-		} else if c == '\\' {
-			j = i + 1 // escapes: take the general path from the start
-			break
-		}
-	}
 	esc := false
-	for {
-		k := bytes.IndexByte(d[j:], '"')
-		if k < 0 {
-			return len(d), esc, errIncomplete
+	// Eight bytes at a time: find the first quote or backslash in a word (SWAR: a byte equal to
+	// c becomes zero after XOR, and the lowest zero byte of a word is flagged exactly).
+	for j+8 <= len(d) {
+		w := binary.LittleEndian.Uint64(d[j:])
+		q, b := w^(lsb*'"'), w^(lsb*'\\')
+		m := ((q - lsb) &^ q & msb) | ((b - lsb) &^ b & msb)
+		if m == 0 {
+			j += 8
+			continue
 		}
-		q := j + k
-		// Count the backslashes before the quote: an odd number escapes it.
-		b := q - 1
-		for b > i && d[b] == '\\' {
-			b--
-		}
-		if (q-1-b)%2 == 0 {
-			if !esc && bytes.IndexByte(d[i+1:q], '\\') >= 0 {
-				esc = true
-			}
-			return q + 1, esc, nil
+		p := j + bits.TrailingZeros64(m)/8
+		if d[p] == '"' {
+			return p + 1, esc, nil
 		}
 		esc = true
-		j = q + 1
+		j = p + 2 // the escaped character cannot end the string
 	}
+	for ; j < len(d); j++ {
+		switch d[j] {
+		case '"':
+			return j + 1, esc, nil
+		case '\\':
+			esc = true
+			j++
+		}
+	}
+	return len(d), esc, errIncomplete
 }
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
 
 // structural marks the bytes skipContainer must look at.
 var structural = [256]byte{'"': 1, '{': 2, '[': 2, '}': 3, ']': 3}

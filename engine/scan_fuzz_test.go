@@ -52,3 +52,28 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+func TestSkipString(t *testing.T) {
+	tests := []struct {
+		in   string
+		end  int
+		esc  bool
+		fail bool
+	}{
+		{`"abc"x`, 5, false, false},
+		{`"abcdefghijklmnop"`, 18, false, false},
+		{`"a\"b"`, 6, true, false},
+		{`"a\\"b`, 5, true, false},
+		{`"1234567\\"`, 11, true, false},
+		{`"123456\"89012345678"`, 21, true, false},
+		{`"12345678901234\\\"x"`, 21, true, false},
+		{`"unterminated`, 13, false, true},
+		{`"ends with backslash\`, 21, true, true},
+	}
+	for _, tt := range tests {
+		end, esc, err := skipString([]byte(tt.in), 0)
+		if end != tt.end || esc != tt.esc || (err != nil) != tt.fail {
+			t.Errorf("skipString(%s) = %d, %v, %v; want %d, %v, fail %v", tt.in, end, esc, err, tt.end, tt.esc, tt.fail)
+		}
+	}
+}
