@@ -600,3 +600,16 @@ func (s *Store) Warm() error {
 	_, err := s.Matrix()
 	return err
 }
+
+// IDs lists every rule id, in title order.
+func (s *Store) IDs() ([]string, error) {
+	idx, err := s.index()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(idx.rows))
+	for i := range idx.rows {
+		ids[i] = idx.rows[i].sum.ID
+	}
+	return ids, nil
+}

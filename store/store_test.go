@@ -169,6 +169,10 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := s.Rule("nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
 	}
+	ids, err := s.IDs()
+	if err != nil || len(ids) != 11 || !slices.Contains(ids, want.ID) {
+		t.Errorf("IDs = %v, %v", ids, err)
+	}
 	byPath, err := s.RuleByPath(want.Source.Path)
 	if err != nil || byPath.ID != want.ID {
 		t.Errorf("RuleByPath = %v, %v", byPath, err)

@@ -40,6 +40,9 @@ type Options struct {
 	ReloadInterval time.Duration
 	// PageCacheBytes bounds the cache of rendered rule pages; 0 means 128 MiB, negative disables it.
 	PageCacheBytes int
+	// NoPrerender turns off rendering every rule page into the cache in the background when a
+	// catalog is opened (stopping when the cache is nearly full).
+	NoPrerender bool
 	// Logger receives errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -72,7 +75,8 @@ type Server struct {
 type generation struct {
 	st    *store.Store
 	cache *pageCache
-	tag   string // identifies the catalog in ETags
+	tag   string        // identifies the catalog in ETags
+	stop  chan struct{} // closed when the server moves to another catalog
 }
 
 type staticFile struct {
@@ -101,7 +105,7 @@ func New(st *store.Store, opts Options) *Server {
 	if err := s.parseTemplates(); err != nil {
 		panic(err)
 	}
-	s.cur.Store(s.newGeneration(st))
+	s.use(s.newGeneration(st))
 	s.nextCheck.Store(time.Now().Add(opts.ReloadInterval).UnixNano())
 	s.routes()
 	return s
@@ -140,12 +144,47 @@ func (s *Server) Store() *store.Store { return s.cur.Load().st }
 // Swap switches to another catalog and returns the previous one, which the caller closes
 // once requests in flight are done with it.
 func (s *Server) Swap(st *store.Store) *store.Store {
-	old := s.cur.Swap(s.newGeneration(st))
-	return old.st
+	return s.use(s.newGeneration(st)).st
+}
+
+// use makes g the generation requests see, stops the previous one's background work and
+// starts g's, and returns the previous one.
+func (s *Server) use(g *generation) *generation {
+	old := s.cur.Swap(g)
+	if old != nil {
+		close(old.stop)
+	}
+	if !s.opts.NoPrerender {
+		go s.prerender(g)
+	}
+	return old
+}
+
+// prerender fills the page cache with every rule page, one at a time, so that a page's first
+// visitor does not pay for decoding and rendering it. It stops when the cache is nearly full,
+// when the server moves to another catalog, or at the first error.
+func (s *Server) prerender(g *generation) {
+	ids, err := g.st.IDs()
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		select {
+		case <-g.stop:
+			return
+		default:
+		}
+		if g.cache.nearlyFull() {
+			return
+		}
+		if _, err := g.cache.load(id, func() (*pageEntry, error) { return s.renderRule(g, id) }); err != nil {
+			return
+		}
+	}
 }
 
 func (s *Server) newGeneration(st *store.Store) *generation {
-	g := &generation{st: st, cache: newPageCache(s.opts.PageCacheBytes)}
+	g := &generation{st: st, cache: newPageCache(s.opts.PageCacheBytes), stop: make(chan struct{})}
 	h := fnv.New64a()
 	fmt.Fprint(h, st.Path())
 	if info, err := os.Stat(st.Path()); err == nil {
@@ -430,6 +469,13 @@ func (c *pageCache) load(key string, render func() (*pageEntry, error)) (*pageEn
 	}()
 	f.entry, f.err = render()
 	return f.entry, f.err
+}
+
+// nearlyFull reports whether more pages would start evicting others.
+func (c *pageCache) nearlyFull() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.size >= c.max*9/10
 }
 
 func (c *pageCache) put(key string, e *pageEntry) {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 	"github.com/ruleatlas/ruleatlas/store"
@@ -725,5 +726,35 @@ func TestSameActionCapLinksEvents(t *testing.T) {
 	_, body = get(t, s, "/rules/"+accessKeyID)
 	if strings.Contains(body, "All rules on the same events") {
 		t.Error("a short same-action list claims to be capped")
+	}
+}
+
+func TestPrerender(t *testing.T) {
+	s, _ := newTestServer(t, fixtureRules(), Options{})
+	cache := s.cur.Load().cache
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cache.mu.RLock()
+		n := len(cache.pages)
+		cache.mu.RUnlock()
+		if n == len(fixtureRules()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pages rendered in the background", n, len(fixtureRules()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The cached page is the one a request renders.
+	e, _ := cache.get(userCreationID)
+	_, body := get(t, s, "/rules/"+userCreationID)
+	if string(e.body) != body {
+		t.Error("the prerendered page differs from the served one")
+	}
+
+	quiet, _ := newTestServer(t, fixtureRules(), Options{NoPrerender: true})
+	time.Sleep(20 * time.Millisecond)
+	if n := len(quiet.cur.Load().cache.pages); n != 0 {
+		t.Errorf("NoPrerender: %d pages cached before any request", n)
 	}
 }
