@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -163,5 +165,30 @@ func BenchmarkScanFields(b *testing.B) {
 			}
 			d = d[nl+1:]
 		}
+	}
+}
+
+// BenchmarkRun is the whole pipeline (reader, workers, ordered collector; detections
+// discarded) on a file of the same events, with 1 and 2 workers.
+func BenchmarkRun(b *testing.B) {
+	data, progs := benchData(b)
+	f := filepath.Join(b.TempDir(), "ct.jsonl")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	set := NewSet(progs)
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			var events int64
+			for range b.N {
+				st, err := Run(context.Background(), set, []string{f}, Options{Threads: threads}, func(*Detection) error { return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+				events += st.Events
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
 }
