@@ -31,6 +31,8 @@ type Program struct {
 	corr *rule.Aggregate
 	// generate: a base rule of a correlation still reports its own matches.
 	generate bool
+	// full: the program reads paths the set's first scanning pass leaves out.
+	full bool
 }
 
 // field is a field a program reads, with the JSON paths where it may be found.

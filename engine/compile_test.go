@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,6 +124,44 @@ func TestAppendJSONString(t *testing.T) {
 		}
 		if want := strings.ToValidUTF8(s, "\ufffd"); back != want {
 			t.Errorf("%q: round trip gave %q", s, back)
+		}
+	}
+}
+
+// TestTwoPassScan: a program reading a path the first pass leaves out still matches, through
+// the second scan, and programs of the first pass are not disturbed by it.
+func TestTwoPassScan(t *testing.T) {
+	eq := func(field, v string) rule.Predicate {
+		return rule.Predicate{Field: field, Kind: rule.KindEq, Values: []string{v}}
+	}
+	var progs []*Program
+	for _, r := range []*rule.Rule{
+		sel(eq("eventName", "A")), sel(eq("eventName", "B")), sel(eq("eventName", "C")),
+		sel(eq("eventName", "D"), eq("errorCode", "x")),
+		sel(eq("eventName", "Deep"), eq("requestParameters.policy.effect", "Allow")),
+	} {
+		p, err := Compile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		progs = append(progs, p)
+	}
+	set := NewSet(progs)
+	if !progs[4].full || progs[0].full {
+		t.Fatalf("full: %v %v", progs[4].full, progs[0].full)
+	}
+	for ev, want := range map[string][]int{
+		`{"eventName":"Deep","requestParameters":{"policy":{"effect":"Allow"}}}`:              {4},
+		`{"eventName":"Deep","requestParameters":{"policy":{"effect":"Deny"}}}`:               nil,
+		`{"eventName":"D","errorCode":"x","requestParameters":{"policy":{"effect":"Allow"}}}`: {3},
+	} {
+		var e Event
+		e.reset([]byte(ev), set.nslots)
+		if err := set.scan(&e); err != nil {
+			t.Fatal(err)
+		}
+		if got := set.Match(&e, nil); !slices.Equal(got, want) {
+			t.Errorf("%s: matched %v, want %v", ev, got, want)
 		}
 	}
 }

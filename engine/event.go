@@ -18,6 +18,7 @@ type Event struct {
 	arena []byte // decoded and lower-cased texts
 	all   []value
 	allOK bool // all holds every string value of the event (for keyword search)
+	full  bool // every referenced path was scanned, not only the first pass's
 }
 
 // reset prepares the event for a document.

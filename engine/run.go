@@ -323,6 +323,9 @@ func recordsArray(d []byte) int {
 
 func (w *worker) evaluate(e *Event, r *result) {
 	if w.visit != nil {
+		if !e.full {
+			w.set.scanFull(e)
+		}
 		w.visit(e)
 		return
 	}

@@ -23,6 +23,12 @@ type Set struct {
 	outSlots [][]int
 	corr     *correlator
 
+	// fast is the trie of the paths an event is scanned for first: top-level fields, what the
+	// index and the always-tested programs read, the timeline and correlation fields. Only when
+	// a candidate program reads deeper (full) is the event scanned again with root.
+	fast  *pathNode
+	paths [][]string // by slot
+
 	levels []indexLevel
 	always []int // programs no index level constrains and no required field filters
 	// byRequired groups the other unconstrained programs by a field they cannot match without:
@@ -66,8 +72,77 @@ func NewSet(progs []*Program) *Set {
 	}
 	s.corr = newCorrelator(s)
 	s.buildIndex()
+	s.buildFast()
 	s.root.seal()
 	return s
+}
+
+// buildFast builds the first-pass trie and marks the programs that need the second.
+func (s *Set) buildFast() {
+	in := make([]bool, s.nslots)
+	for slot, p := range s.paths {
+		if len(p) == 1 {
+			in[slot] = true
+		}
+	}
+	mark := func(slots []int) {
+		for _, sl := range slots {
+			in[sl] = true
+		}
+	}
+	for _, l := range s.levels {
+		mark(l.slots)
+	}
+	for _, g := range s.byRequired {
+		mark(g.slots)
+	}
+	for _, c := range s.outSlots {
+		mark(c)
+	}
+	for _, refs := range s.corr.bases {
+		for _, br := range refs {
+			for _, g := range br.groupSlots {
+				mark(g)
+			}
+			mark(br.valueSlots)
+		}
+	}
+	for _, i := range s.always {
+		for _, sl := range s.Programs[i].slots {
+			mark(sl)
+		}
+	}
+	// Paths most programs read (the log source guards) belong in the first pass too.
+	users := make([]int, s.nslots)
+	for _, p := range s.Programs {
+		for _, sl := range p.slots {
+			for _, x := range sl {
+				users[x]++
+			}
+		}
+	}
+	for slot, n := range users {
+		if 4*n > len(s.Programs) {
+			in[slot] = true
+		}
+	}
+	s.fast = newPathNode()
+	for slot, p := range s.paths {
+		if in[slot] {
+			s.fast.add(p).slot = slot
+		}
+	}
+	for _, p := range s.Programs {
+		p.full = false
+		for _, sl := range p.slots {
+			for _, x := range sl {
+				if !in[x] {
+					p.full = true
+				}
+			}
+		}
+	}
+	s.fast.seal()
 }
 
 // slot returns the slot of a path, adding it to the trie.
@@ -79,6 +154,7 @@ func (s *Set) slot(path []string) int {
 		s.nslots++
 		s.bySlot[key] = slot
 		s.root.add(path).slot = slot
+		s.paths = append(s.paths, path)
 	}
 	return slot
 }
@@ -332,12 +408,17 @@ func (s *Set) scan(e *Event) error {
 // scanAt scans the value at offset i of the event's document as the event, and returns the
 // offset after it.
 func (s *Set) scanAt(e *Event, i int) (int, error) {
+	e.full = s.fast == nil
+	root := s.fast
+	if e.full {
+		root = s.root
+	}
 	e.sc.reset(s.nslots)
 	e.arena = e.arena[:0]
 	e.all = e.all[:0]
 	e.allOK = false
 	i = skipWS(e.buf, i)
-	end, err := e.sc.value(i, s.root)
+	end, err := e.sc.value(i, root)
 	if err != nil {
 		return end, err
 	}
@@ -352,9 +433,21 @@ func (s *Set) Match(e *Event, dst []int) []int {
 	out := dst[:start]
 	for _, i := range dst[start:] {
 		p := s.Programs[i]
+		if p.full && !e.full {
+			s.scanFull(e)
+		}
 		if p.corr == nil && p.Match(e) {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// scanFull scans the event again for every referenced path (the first pass read only some).
+func (s *Set) scanFull(e *Event) {
+	off := cap(e.buf) - cap(e.Raw)
+	e.sc.reset(s.nslots)
+	e.arena = e.arena[:0]
+	e.sc.value(off, s.root) //nolint:errcheck // the first pass read the same bytes without error
+	e.full = true
 }
