@@ -115,12 +115,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("GET /rules", s.rules)
 	s.mux.HandleFunc("GET /rules/{id...}", s.rulePage)
+	s.mux.HandleFunc("POST /rules/{id...}", s.testRule) // /rules/{id}/test
 	s.mux.HandleFunc("GET /attack", s.attack)
 	s.mux.HandleFunc("GET /attack/{technique}", s.technique)
 	s.mux.HandleFunc("GET /events/{provider}/{event...}", s.event)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/rules", s.apiSearch)
 	s.mux.HandleFunc("GET /api/rules/{id...}", s.apiRule)
+	s.mux.HandleFunc("POST /api/rules/{id...}", s.apiTestRule) // /api/rules/{id}/test
 	s.mux.HandleFunc("GET /static/{file}", s.staticFile)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r, "No page at this address.") })
 }

@@ -123,6 +123,7 @@ type ruleView struct {
 	FalsePositives []string
 	Tags           []string
 	Notes          []noteRow
+	Test           testForm
 	APIHref        string
 }
 
@@ -209,6 +210,7 @@ func newRuleView(r *rule.Rule) *ruleView {
 		BodyLang:       bodyLanguage(r),
 		FalsePositives: nonBlank(r.FalsePositives),
 		Tags:           nonBlank(r.Tags),
+		Test:           newTestForm(r),
 		APIHref:        "/api/rules/" + escapePath(r.ID),
 	}
 	if v.Title == "" {
