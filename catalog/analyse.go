@@ -191,6 +191,7 @@ func (a *analysis) sameAction() {
 			}
 			slices.SortStableFunc(close, func(x, y int) int { return cmp.Compare(shared[y], shared[x]) })
 			picked = append(close, rest...)[:sameActionLimit]
+			r.SameActionMore = others - sameActionLimit
 			slices.SortFunc(picked, func(x, y int) int { return cmp.Compare(rank[x], rank[y]) })
 		}
 		refs := make([]rule.RuleRef, 0, len(picked))

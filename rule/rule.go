@@ -96,8 +96,11 @@ type Rule struct {
 	Events     []Event     `json:"events"`
 	Indicators []Indicator `json:"indicators"`
 	SameAction []RuleRef   `json:"same_action"`
-	Similar    []Similar   `json:"similar"`
-	Mirrors    []Source    `json:"mirrors"`
+	// SameActionMore counts the rules sharing an event that SameAction leaves out because the
+	// event is shared by very many rules; the event pages list them all.
+	SameActionMore int       `json:"same_action_more,omitempty"`
+	Similar        []Similar `json:"similar"`
+	Mirrors        []Source  `json:"mirrors"`
 }
 
 // LogSource is where the rule's events come from: Sigma's product/category/service and the
