@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -88,8 +89,10 @@ func parseAggregation(text string) (*aggregation, error) {
 	if op := p.peek(); op.kind == tokOp {
 		p.next()
 		v := p.next()
+		// ParseFloat also reads "inf" and "NaN", which compare with no count and which JSON
+		// cannot carry.
 		n, err := strconv.ParseFloat(v.text, 64)
-		if v.kind != tokIdent || err != nil {
+		if v.kind != tokIdent || err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 			return nil, p.errorf(v, "expected a number after %s, found %s", op, v)
 		}
 		agg.Conditions = []rule.Threshold{{Op: compareOps[op.text], Value: n}}
@@ -143,12 +146,17 @@ func parseWindow(s string) (float64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseFloat(s[:len(s)-1], 64)
-	if err != nil || n < 0 {
+	if err != nil || !(n >= 0) { // !(n >= 0) also rejects NaN
 		return 0, false
 	}
 	unit := map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400, 'M': 30 * 86400, 'y': 365 * 86400}[s[len(s)-1]]
 	if unit == 0 {
 		return 0, false
 	}
-	return n * unit, true
+	// "inf" parses, and a large finite number overflows once multiplied by the unit: a window
+	// with no length is no window, and JSON cannot carry it.
+	if w := n * unit; !math.IsInf(w, 0) {
+		return w, true
+	}
+	return 0, false
 }

@@ -236,6 +236,10 @@ func TestLegacyAggregation(t *testing.T) {
 		{"sum() > 3", "", `"sum" needs a field`},
 		{"count(a) by > 3", "", `expected a field after "by", found ">"`},
 		{"count() > many", "", `expected a number after ">", found "many"`},
+		{"count() > inf", "", `expected a number after ">", found "inf"`},
+		{"count() > NaN", "", `expected a number after ">", found "NaN"`},
+		{"count() > Infinity", "", `expected a number after ">", found "Infinity"`},
+		{"count() > 1e309", "", `expected a number after ">", found "1e309"`},
 		{"median(x) > 3", "", `unknown aggregation function "median": expected count, min, max, avg, sum or near`},
 		{"count( > 3", "", `expected ")" after the aggregated field, found ">"`},
 		{"count() > 3 extra", "", `expected a comparison or end of aggregation, found "extra"`},
@@ -274,6 +278,9 @@ func TestParseWindow(t *testing.T) {
 		{"30s", 30, true}, {"10m", 600, true}, {"1h", 3600, true}, {"1d", 86400, true},
 		{"90m", 5400, true}, {"1.5h", 5400, true}, {"2w", 1209600, true},
 		{"", 0, false}, {"m", 0, false}, {"10", 0, false}, {"10x", 0, false}, {"-1h", 0, false},
+		// Not finite, or finite only before the unit multiplies it.
+		{"infd", 0, false}, {"NaNh", 0, false}, {"Infinitys", 0, false}, {"-infm", 0, false},
+		{"1e308d", 0, false}, {"1e309s", 0, false},
 	}
 	for _, tt := range tests {
 		got, ok := parseWindow(tt.in)

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -58,8 +59,10 @@ func (f *file) correlation(r *rule.Rule, key, c *yaml.Node) []error {
 				// value_count may count several fields together ("Value Count": linked by AND).
 				a.Field = strings.Join(stringList(v), ", ")
 			case "gt", "gte", "lt", "lte", "eq", "neq":
+				// ParseFloat also reads "inf" and "NaN", which compare with no count and which
+				// JSON cannot carry.
 				n, err := strconv.ParseFloat(scalar(v), 64)
-				if err != nil {
+				if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 					return []error{f.errorf(v, "correlation condition %s: expected a number, found %s", k.Value, kindName(v))}
 				}
 				a.Conditions = append(a.Conditions, rule.Threshold{Op: k.Value, Value: n})

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -471,5 +472,42 @@ func TestMissingTitleIsNoted(t *testing.T) {
 	r := parseOne(t, "detection:\n    s: {a: b}\n    condition: s\n")
 	if len(r.Notes) != 1 || r.Notes[0].Message != "missing title" || r.Notes[0].Stage != -1 || r.Notes[0].Pos != (rule.Pos{Line: 1, Col: 1}) {
 		t.Errorf("notes %+v", r.Notes)
+	}
+}
+
+func TestNonFiniteNumbers(t *testing.T) {
+	// A threshold or window that is not a finite number would reach the catalog as a rule JSON
+	// cannot encode; thresholds are errors like other bad numbers, windows are noted.
+	for _, v := range []string{"inf", "-Infinity", "NaN", ".inf", "1e309"} {
+		src := "title: t\ncorrelation:\n    type: event_count\n    rules: [a]\n    group-by: [g]\n    timespan: 1h\n    condition: {gt: " + v + "}\n"
+		rules, errs := Parse("c.yml", []byte(src))
+		want := fmt.Sprintf("c.yml:7:21: correlation condition gt: expected a number, found %q", v)
+		if len(rules) != 0 || len(errs) != 1 || errs[0].Error() != want {
+			t.Errorf("threshold %s: %d rules, errors %v; want %s", v, len(rules), errs, want)
+		}
+	}
+	for _, src := range []string{
+		"title: t\ncorrelation:\n    type: event_count\n    rules: [a]\n    group-by: [g]\n    timespan: 1e308d\n    condition: {gt: 1}\n",
+		"title: t\ncorrelation:\n    type: event_count\n    rules: [a]\n    group-by: [g]\n    timeframe: infh\n    condition: {gt: 1}\n",
+		"title: t\ndetection:\n    s: {a: b}\n    timeframe: 1e308d\n    condition: s | count() > 1\n",
+	} {
+		r := parseOne(t, src)
+		var agg *rule.Aggregate
+		for _, s := range r.Stages {
+			if s.Aggregate != nil {
+				agg = s.Aggregate
+			}
+		}
+		if agg == nil || agg.WindowSeconds != 0 || len(r.Notes) != 1 || !strings.Contains(r.Notes[0].Message, "is not a number and a unit") {
+			t.Errorf("%q: aggregate %+v, notes %+v", src, agg, r.Notes)
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+	// A legacy aggregation outside the grammar leaves an opaque stage with the positioned reason.
+	r := parseOne(t, "title: t\ndetection:\n    s: {a: b}\n    condition: s | count() > NaN\n")
+	if a := r.Stages[len(r.Stages)-1]; a.Kind != rule.StageOpaque || a.Pos != (rule.Pos{Line: 4, Col: 30}) || a.Reason != `condition: expected a number after ">", found "NaN"` {
+		t.Errorf("legacy threshold NaN: %+v", a)
 	}
 }
