@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -24,8 +25,16 @@ func Parse(path string, data []byte) ([]*rule.Rule, []error) {
 	var errs []error
 	var global *document // Sigma v1 `action: global`, merged into each following document
 	var prev *document   // the last rule document, for `action: repeat`
+	docs := 0
 	for _, c := range splitDocuments(data) {
 		d, err := f.decode(c)
+		if d != nil || err != nil {
+			docs++
+		}
+		if docs > maxDocuments {
+			errs = append(errs, rule.Errorf(f.path, c.line, 1, "more than %d documents in one file: the rest are not read", maxDocuments))
+			break
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -50,14 +59,21 @@ func Parse(path string, data []byte) ([]*rule.Rule, []error) {
 				errs = append(errs, f.errorf(d.root, `action: repeat without a previous document`))
 				continue
 			}
-			d = merge(prev, d.stripAction())
+			// The body shows the global merged into the previous document, the previous
+			// document's own text and this one's: the texts of the whole chain would make the
+			// bodies of a long chain grow with the square of its length.
+			own := d.stripAction()
+			texts := append(append(slices.Clip(prev.global), prev.texts[len(prev.texts)-1]), own.texts...)
+			d = merge(prev, own, texts)
+			d.global = prev.global
 			repeated = true
 		default:
 			errs = append(errs, f.errorf(d.root, "unknown action %q", action))
 			continue
 		}
 		if global != nil && !repeated {
-			d = merge(global, d)
+			d = merge(global, d, append(slices.Clip(global.texts), d.texts...))
+			d.global = global.texts
 		}
 		prev = d
 		r, derrs := f.rule(d)
@@ -82,12 +98,19 @@ type chunk struct {
 }
 
 // document is a decoded YAML document: its root mapping and where its text came from. A merged
-// document (v1 collections) keeps the texts of all documents it was built from.
+// document (v1 collections) keeps the texts a reader needs to see what it is made of, its own
+// last; global holds those of them that come from a global document.
 type document struct {
-	root  *yaml.Node
-	texts []string
-	line  int
+	root   *yaml.Node
+	texts  []string
+	global []string
+	line   int
 }
+
+// maxDocuments bounds the documents read from one file: each repeat of a v1 collection is a
+// rule built from a merged document, so a file of many short documents is a lot of work for
+// its size, and no real collection comes near this.
+const maxDocuments = 1000
 
 // splitDocuments cuts a file at its `---` document separators (and `...` end markers) so that a
 // syntax error in one document does not hide the others.
@@ -283,13 +306,13 @@ func (d *document) stripAction() *document {
 		}
 		root.Content = append(root.Content, d.root.Content[i], d.root.Content[i+1])
 	}
-	return &document{root: &root, texts: d.texts, line: d.line}
+	return &document{root: &root, texts: d.texts, global: d.global, line: d.line}
 }
 
 // merge returns base with over merged in: mappings merge key by key, recursively; any other
-// value of over replaces base's (Sigma v1 collections merge documents this way).
-func merge(base, over *document) *document {
-	texts := append(append([]string{}, base.texts...), over.texts...)
+// value of over replaces base's (Sigma v1 collections merge documents this way). The result
+// shows texts as its body.
+func merge(base, over *document, texts []string) *document {
 	return &document{root: mergeNodes(base.root, over.root), texts: texts, line: over.line}
 }
 
@@ -301,19 +324,22 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 	out := *base
 	out.Content = append([]*yaml.Node{}, base.Content...)
 	out.Line, out.Column = over.Line, over.Column
+	// Keys are found through an index: a search per key would cost the product of the two
+	// mappings' sizes. A key written twice merges into its first occurrence.
+	at := make(map[string]int, len(out.Content)/2)
+	for j := 0; j+1 < len(out.Content); j += 2 {
+		if _, ok := at[out.Content[j].Value]; !ok {
+			at[out.Content[j].Value] = j
+		}
+	}
 	for i := 0; i+1 < len(over.Content); i += 2 {
 		k, v := over.Content[i], over.Content[i+1]
-		replaced := false
-		for j := 0; j+1 < len(out.Content); j += 2 {
-			if out.Content[j].Value == k.Value {
-				out.Content[j+1] = mergeNodes(out.Content[j+1], v)
-				replaced = true
-				break
-			}
+		if j, ok := at[k.Value]; ok {
+			out.Content[j+1] = mergeNodes(out.Content[j+1], v)
+			continue
 		}
-		if !replaced {
-			out.Content = append(out.Content, k, v)
-		}
+		at[k.Value] = len(out.Content)
+		out.Content = append(out.Content, k, v)
 	}
 	return &out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +200,9 @@ detection:
 	}
 	if rules[0].ID != "11111111-1111-1111-1111-111111111111" {
 		t.Errorf("global id not merged: %q", rules[0].ID)
+	}
+	if want := strings.Join(strings.Split(src, "---\n")[:3], "---\n"); rules[1].Body != want {
+		t.Errorf("a repeated rule's body shows the global, the repeated document and its own:\n%s\nwant\n%s", rules[1].Body, want)
 	}
 	_, errs = Parse("r.yml", []byte("action: repeat\ntitle: x\n"))
 	if len(errs) != 1 || errs[0].Error() != "r.yml:1:1: action: repeat without a previous document" {
@@ -509,5 +513,47 @@ func TestNonFiniteNumbers(t *testing.T) {
 	r := parseOne(t, "title: t\ndetection:\n    s: {a: b}\n    condition: s | count() > NaN\n")
 	if a := r.Stages[len(r.Stages)-1]; a.Kind != rule.StageOpaque || a.Pos != (rule.Pos{Line: 4, Col: 30}) || a.Reason != `condition: expected a number after ">", found "NaN"` {
 		t.Errorf("legacy threshold NaN: %+v", a)
+	}
+}
+
+func TestRepeatChainIsBounded(t *testing.T) {
+	// Each repeated rule's body holds the global document, the document it repeats and its
+	// own, not the whole chain before it, whose bodies would grow with the square of its length.
+	src := "action: global\nlevel: high\n---\ntitle: t\ndetection:\n    s: {a: b}\n    condition: s\n"
+	for i := range maxDocuments - 2 {
+		src += fmt.Sprintf("---\naction: repeat\ndetection:\n    s: {a: b%d}\n", i)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rules, errs := Parse("chain.yml", []byte(src))
+	runtime.ReadMemStats(&after)
+	if len(errs) > 0 || len(rules) != maxDocuments-1 {
+		t.Fatalf("%d rules, errors %v", len(rules), errs)
+	}
+	last := rules[len(rules)-1]
+	want := fmt.Sprintf("action: global\nlevel: high\n---\naction: repeat\ndetection:\n    s: {a: b%d}\n---\naction: repeat\ndetection:\n    s: {a: b%d}\n", maxDocuments-4, maxDocuments-3)
+	if last.Body != want || last.Severity != "high" || last.Stages[1].Predicates[0].Values[0] != fmt.Sprint("b", maxDocuments-3) {
+		t.Errorf("last rule: body %q, level %q, stage %+v", last.Body, last.Severity, last.Stages[1])
+	}
+	bodies := 0
+	for _, r := range rules {
+		bodies += len(r.Body)
+	}
+	if bodies > 3*len(src) {
+		t.Errorf("bodies take %d bytes for a file of %d", bodies, len(src))
+	}
+	// A bound on what the parse allocates, far above what it needs (about 11 MB) and far
+	// below what a quadratic chain costs.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("parsing a chain of %d documents (%d bytes) allocated %d MB", maxDocuments, len(src), alloc>>20)
+	}
+
+	// Beyond maxDocuments, one positioned error and the rest of the file is not read.
+	lines := strings.Count(src, "\n")
+	src += strings.Repeat("---\naction: repeat\n", 4000)
+	rules, errs = Parse("chain.yml", []byte(src))
+	want = fmt.Sprintf("chain.yml:%d:1: more than %d documents in one file: the rest are not read", lines+2, maxDocuments)
+	if len(rules) != maxDocuments-1 || len(errs) != 1 || errs[0].Error() != want {
+		t.Errorf("%d rules, errors %v; want %d rules and %s", len(rules), errs, maxDocuments-1, want)
 	}
 }
