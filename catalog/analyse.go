@@ -152,6 +152,7 @@ func (a *analysis) sameAction() {
 	bySignature := map[string][]int{}
 	shared := make([]int, len(a.rules))
 	for i, r := range a.rules {
+		r.SameActionMore = 0
 		sig := eventSignature(r.Events)
 		cand, ok := bySignature[sig]
 		if !ok {

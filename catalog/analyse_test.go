@@ -3,6 +3,7 @@ package catalog
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 )
@@ -176,5 +177,49 @@ func TestDedupeAndLinks(t *testing.T) {
 	}
 	if len(chain.Notes) != 1 {
 		t.Errorf("unresolved reference not noted: %+v", chain.Notes)
+	}
+}
+
+func TestCollectionMirrorsPairDocumentByDocument(t *testing.T) {
+	mk := func(corpus string) *rule.Rule {
+		return &rule.Rule{ID: "c", Title: "part", Source: rule.Source{Corpus: corpus, Path: "coll.yml"}}
+	}
+	a1, a2, b1, b2 := mk("a"), mk("a"), mk("b"), mk("b")
+	rules, failures := dedupe([]parsed{{a1, 0}, {a2, 0}, {b1, 1}, {b2, 1}})
+	if len(failures) != 0 || len(rules) != 2 {
+		t.Fatalf("rules %d, failures %+v", len(rules), failures)
+	}
+	if a1.ID != "c" || a2.ID != "c-2" {
+		t.Errorf("ids %q %q, want c and c-2", a1.ID, a2.ID)
+	}
+	if len(a1.Mirrors) != 1 || len(a2.Mirrors) != 1 {
+		t.Errorf("mirrors %d and %d, want one each", len(a1.Mirrors), len(a2.Mirrors))
+	}
+}
+
+func TestDedupeIsLinearInRepeatedIDs(t *testing.T) {
+	var all []parsed
+	for range 20000 {
+		all = append(all, parsed{&rule.Rule{ID: "same", Source: rule.Source{Corpus: "a", Path: "big.yml"}}, 0})
+	}
+	start := time.Now()
+	rules, _ := dedupe(all)
+	if len(rules) != 20000 {
+		t.Fatalf("%d rules, want 20000 distinct ids", len(rules))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("dedupe of 20,000 documents sharing an id took %v", d)
+	}
+}
+
+func TestChainedCorrelationsTakeEventsWhateverTheOrder(t *testing.T) {
+	outer := &rule.Rule{ID: "o", Title: "outer", Class: rule.ClassCorrelation, Links: []rule.Link{{Ref: "i"}}}
+	inner := &rule.Rule{ID: "i", Title: "inner", Class: rule.ClassCorrelation, Links: []rule.Link{{Ref: "b"}, {Ref: "o"}}}
+	base := &rule.Rule{ID: "b", Title: "base", Events: []rule.Event{{Provider: "AWS-iam", Event: "CreateUser"}}}
+	resolveLinks([]*rule.Rule{outer, inner, base})
+	for _, r := range []*rule.Rule{outer, inner} {
+		if len(r.Events) != 1 || r.Events[0].Event != "CreateUser" {
+			t.Errorf("%s events %+v, want the base rule's", r.Title, r.Events)
+		}
 	}
 }

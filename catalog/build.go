@@ -56,7 +56,8 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// Load reads, parses and analyses the sources into rules, recording failures in rep.
+// Load reads, parses and analyses the sources into rules, recording failures and sources in
+// rep; the rules are counted as they are stored.
 func Load(ctx context.Context, opts Options, rep *Report) ([]*rule.Rule, error) {
 	var srcs []*source.Source
 	var files []job
@@ -115,10 +116,6 @@ func Load(ctx context.Context, opts Options, rep *Report) ([]*rule.Rule, error) 
 	}
 	resolveLinks(rules)
 	analyse(rules)
-	for _, r := range rules {
-		rep.countRule(r)
-		rep.counts(r.Platform).Mirrors += len(r.Mirrors)
-	}
 	return rules, nil
 }
 
@@ -224,10 +221,20 @@ func write(opts Options, rules []*rule.Rule, rep *Report, start time.Time) error
 		return err
 	}
 	defer w.Abort()
+	stored := 0
 	for _, r := range rules {
+		// A rule the store refuses is that rule's failure, never the build's.
 		if err := w.AddRule(r); err != nil {
-			return fmt.Errorf("store rule %s: %w", r.ID, err)
+			rep.fail(Failure{File: r.Source.Corpus + "/" + r.Source.Path, Line: max(r.Source.Line, 1),
+				Reason: "not stored: " + err.Error(), Platform: r.Platform})
+			continue
 		}
+		stored++
+		rep.countRule(r)
+		rep.counts(r.Platform).Mirrors += len(r.Mirrors)
+	}
+	if stored == 0 {
+		return errors.New("no rule could be stored: keeping the previous catalog")
 	}
 	if opts.Attack != nil {
 		if err := addMatrix(w, opts.Attack); err != nil {

@@ -29,6 +29,28 @@ func assignID(r *rule.Rule) {
 // are listed on it as mirrors. The same id twice within one source is a mistake in that
 // corpus: the second is reported, not silently merged.
 func dedupe(all []parsed) (rules []*rule.Rule, failures []Failure) {
+	// Documents of one Sigma v1 collection inherit the id of its global document: they are
+	// parts of one rule, each listed under the id and its position in the file. Renaming them
+	// before comparing sources pairs the same file in two sources document by document.
+	type fileKey struct {
+		source int
+		path   string
+	}
+	inFile := map[fileKey]map[string]int{}
+	for _, p := range all {
+		k := fileKey{p.source, p.rule.Source.Path}
+		seen := inFile[k]
+		if seen == nil {
+			seen = map[string]int{}
+			inFile[k] = seen
+		}
+		id := p.rule.ID
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			p.rule.ID = fmt.Sprintf("%s-%d", id, n)
+			p.rule.Notes = append(p.rule.Notes, rule.Note{Stage: -1, Message: fmt.Sprintf("a document of a collection sharing id %s, listed as %s", id, p.rule.ID)})
+		}
+	}
 	type first struct {
 		r      *rule.Rule
 		source int
@@ -36,16 +58,6 @@ func dedupe(all []parsed) (rules []*rule.Rule, failures []Failure) {
 	byID := map[string]first{}
 	for _, p := range all {
 		f, ok := byID[p.rule.ID]
-		if ok && f.source == p.source && f.r.Source.Path == p.rule.Source.Path {
-			// Documents of one Sigma v1 collection inherit the id of its global document:
-			// they are parts of one rule, each listed under the id and its position.
-			id := p.rule.ID
-			for n := 2; ok; n++ {
-				p.rule.ID = fmt.Sprintf("%s-%d", id, n)
-				_, ok = byID[p.rule.ID]
-			}
-			p.rule.Notes = append(p.rule.Notes, rule.Note{Stage: -1, Message: fmt.Sprintf("a document of a collection sharing id %s, listed as %s", id, p.rule.ID)})
-		}
 		switch {
 		case !ok:
 			byID[p.rule.ID] = first{p.rule, p.source}
@@ -101,6 +113,7 @@ func resolveLinks(rules []*rule.Rule) {
 		}
 		return nil
 	}
+	targets := map[*rule.Rule][]*rule.Rule{}
 	for _, r := range rules {
 		for i := range r.Links {
 			l := &r.Links[i]
@@ -117,14 +130,31 @@ func resolveLinks(rules []*rule.Rule) {
 				continue
 			}
 			l.ID, l.Title = target.ID, target.Title
-			if r.Class == rule.ClassCorrelation {
-				for _, e := range target.Events {
-					if !hasEvent(r.Events, e) {
-						r.Events = append(r.Events, e)
-					}
+			targets[r] = append(targets[r], target)
+		}
+	}
+	// Correlations may correlate correlations (correlation specification v2.1, "Related
+	// rules"), so events flow down the whole chain, whatever order the files came in.
+	done := map[*rule.Rule]bool{}
+	var collect func(r *rule.Rule, path map[*rule.Rule]bool)
+	collect = func(r *rule.Rule, path map[*rule.Rule]bool) {
+		if done[r] || path[r] || r.Class != rule.ClassCorrelation {
+			return
+		}
+		path[r] = true
+		for _, t := range targets[r] {
+			collect(t, path)
+			for _, e := range t.Events {
+				if !hasEvent(r.Events, e) {
+					r.Events = append(r.Events, e)
 				}
 			}
 		}
+		delete(path, r)
+		done[r] = true
+	}
+	for _, r := range rules {
+		collect(r, map[*rule.Rule]bool{})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ruleatlas/ruleatlas/rule"
@@ -62,6 +63,7 @@ func Create(path string) (*Writer, error) {
 	if dir == "" {
 		dir = "."
 	}
+	removeStale(dir, base)
 	f, err := os.CreateTemp(dir, "."+base+".build-*")
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -74,6 +76,20 @@ func Create(path string) (*Writer, error) {
 		return nil, fmt.Errorf("store: create %s: %w", path, err)
 	}
 	return w, nil
+}
+
+// staleAfter is how old a temporary catalog must be before a new build removes it: a build
+// that was killed cannot clean up after itself, and one still running writes to its file.
+const staleAfter = time.Hour
+
+// removeStale deletes temporary catalogs left by killed builds of the same catalog.
+func removeStale(dir, base string) {
+	old, _ := filepath.Glob(filepath.Join(dir, "."+base+".build-*"))
+	for _, p := range old {
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > staleAfter {
+			os.Remove(p)
+		}
+	}
 }
 
 func (w *Writer) begin() error {
@@ -208,6 +224,15 @@ func (w *Writer) Commit() error {
 		err = w.close()
 	} else {
 		w.close()
+	}
+	if err == nil {
+		// A temporary file is private (0600); the catalog keeps the mode of the one it
+		// replaces, else is readable by all, so a server run as another user can read it.
+		mode := os.FileMode(0o644)
+		if st, statErr := os.Stat(w.path); statErr == nil {
+			mode = st.Mode().Perm()
+		}
+		err = os.Chmod(w.tmp, mode)
 	}
 	if err == nil {
 		err = syncFile(w.tmp)

@@ -101,14 +101,14 @@ func TestBuildReportsBadInputAndBuildsTheRest(t *testing.T) {
 	aliasBomb += "  condition: a\n"
 	huge := append([]byte(goodRule), bytes.Repeat([]byte("# padding line to make a very large file\n"), 50<<20/41)...)
 	writeFiles(t, dir, map[string][]byte{
-		"good.yml":      []byte(goodRule),
-		"html.yml":      []byte(htmlRule),
-		"broken.yml":    []byte("title: Broken\ndetection:\n  selection:\n    a: [1, 2\n  condition: selection\n"),
-		"bomb.yml":      []byte(aliasBomb),
-		"huge.yml":      huge,
-		"utf8.yml":      []byte("title: Bad \xff\xfe bytes\ndetection:\n  selection:\n    a: b\n  condition: selection\n"),
+		"good.yml":     []byte(goodRule),
+		"html.yml":     []byte(htmlRule),
+		"broken.yml":   []byte("title: Broken\ndetection:\n  selection:\n    a: [1, 2\n  condition: selection\n"),
+		"bomb.yml":     []byte(aliasBomb),
+		"huge.yml":     huge,
+		"utf8.yml":     []byte("title: Bad \xff\xfe bytes\ndetection:\n  selection:\n    a: b\n  condition: selection\n"),
 		"zz/again.yml": []byte(strings.Replace(goodRule, "Good Rule", "Same id again", 1)),
-		"README.md":     []byte("# not a rule\n"),
+		"README.md":    []byte("# not a rule\n"),
 	})
 	db := filepath.Join(t.TempDir(), "c.db")
 	reportPath := filepath.Join(t.TempDir(), "r.json")
@@ -230,7 +230,7 @@ func TestSeedRulesAsOnTheirPages(t *testing.T) {
 	const userID, keyID = "8f3a7b2c-1d4e-5f6a-9b0c-2e3d4f5a6b7d", "2c4d6e8f-0a1b-3c5d-7e9f-1a2b3c4d5e70"
 	u, k := showJSON(t, db, userID), showJSON(t, db, keyID)
 	for _, tc := range []struct {
-		r                         *rule.Rule
+		r                       *rule.Rule
 		title, event, attackRow string
 	}{
 		{u, "IAM User Creation Attempt", "CreateUser", "Persistence T1136.003 Create Account: Cloud Account"},
@@ -352,11 +352,11 @@ func TestKilledBuildKeepsThePreviousCatalog(t *testing.T) {
 func TestShowRuleFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.yml")
 	writeFiles(t, filepath.Dir(p), map[string][]byte{"r.yml": []byte(goodRule)})
-	out, stderr, err := runCmd(t, "show", p)
+	out, stderr, err := runCmd(t, "show", p, "--db", filepath.Join(t.TempDir(), "none.db"))
 	if err != nil {
 		t.Fatalf("show: %v %s", err, stderr)
 	}
-	for _, want := range []string{"Detection rules › Sigma", "Good Rule", "AWS-iam | CreateUser", "Stage 1: selection (selection)", "eventName"} {
+	for _, want := range []string{"Detection rules › Sigma", "Good Rule", "AWS-iam | CreateUser", "Stage 1: selection (selection)", "eventName", "not from a catalog"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show output lacks %q:\n%s", want, out)
 		}
@@ -370,5 +370,22 @@ func TestUsageErrors(t *testing.T) {
 		if err == nil || !errorsAs(err, &ue) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
+	}
+}
+
+func TestShowRuleFileFromTheCatalog(t *testing.T) {
+	db := corpusCatalog(t)
+	p := testcorpora.Path(t, "suzaku-rules", "suzaku", "aws", "cloudtrail", "aws_cloudtrail_attempt_to_create_iam_user.yml")
+	out, stderr, err := runCmd(t, "show", p, "--db", db)
+	if err != nil {
+		t.Fatalf("show: %v %s", err, stderr)
+	}
+	for _, want := range []string{"T1136.003 Create Account: Cloud Account", "IAM User Created (Sigma)", "CreateUser ("} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show of a catalogued file lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "not from a catalog") {
+		t.Errorf("a catalogued rule is shown as parsed only")
 	}
 }

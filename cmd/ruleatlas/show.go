@@ -47,26 +47,13 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// lookup finds a rule by id in the catalog, or parses a rule file given by path (every rule of
-// a multi-document file), outside any catalog.
+// lookup finds a rule by id in the catalog, or reads a rule file given by path (every rule of
+// a multi-document file). A file's rules are shown as the catalog has them when it holds their
+// ids, with ATT&CK names, corpus counts and related rules; otherwise as parsed, and a note
+// says what only a catalog build adds.
 func lookup(arg, db string) ([]*rule.Rule, error) {
 	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
-		data, err := os.ReadFile(arg)
-		if err != nil {
-			return nil, err
-		}
-		rules, errs := format.Parse(arg, data)
-		if len(errs) > 0 {
-			return nil, errors.Join(errs...)
-		}
-		if len(rules) == 0 {
-			return nil, fmt.Errorf("%s: not a rule file of a known format", arg)
-		}
-		for _, r := range rules {
-			r.Source.Path = arg
-			taxonomy.Annotate(r)
-		}
-		return rules, nil
+		return lookupFile(arg, db)
 	}
 	st, err := store.Open(db)
 	if err != nil {
@@ -81,6 +68,38 @@ func lookup(arg, db string) ([]*rule.Rule, error) {
 		return nil, err
 	}
 	return []*rule.Rule{r}, nil
+}
+
+func lookupFile(path, db string) ([]*rule.Rule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rules, errs := format.Parse(path, data)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("%s: not a rule file of a known format", path)
+	}
+	var st *store.Store
+	if _, err := os.Stat(db); err == nil {
+		if st, err = store.Open(db); err == nil {
+			defer st.Close()
+		}
+	}
+	for i, r := range rules {
+		if st != nil && r.ID != "" {
+			if built, err := st.Rule(r.ID); err == nil && built.Body == r.Body {
+				rules[i] = built
+				continue
+			}
+		}
+		r.Source.Path = path
+		taxonomy.Annotate(r)
+		r.Notes = append(r.Notes, rule.Note{Stage: -1, Message: "read from the file, not from a catalog: ATT&CK names, indicators with corpus counts and related rules come with `ruleatlas build`"})
+	}
+	return rules, nil
 }
 
 // writeRuleText prints a rule with the sections of its page, for a terminal.
@@ -145,7 +164,11 @@ func writeRuleText(w io.Writer, r *rule.Rule) {
 	if len(r.Notes) > 0 {
 		section("Notes")
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "  line %d: %s\n", n.Line, n.Message)
+			if n.Line > 0 {
+				fmt.Fprintf(w, "  line %d: %s\n", n.Line, n.Message)
+			} else {
+				fmt.Fprintf(w, "  %s\n", n.Message)
+			}
 		}
 	}
 }
