@@ -33,6 +33,21 @@ type Program struct {
 	generate bool
 	// full: the program reads paths the set's first scanning pass leaves out.
 	full bool
+	// guards are the log-source checks ANDed before the condition, kept apart so that Explain
+	// can say why an event was not considered rather than only that it did not match.
+	guards []guard
+}
+
+// guard is a log-source check of a program and what an event failing it is.
+type guard struct {
+	node *node
+	why  string
+}
+
+// guardExpr is a log-source check before compiling.
+type guardExpr struct {
+	expr *rule.Expr
+	why  string
 }
 
 // field is a field a program reads, with the JSON paths where it may be found.
@@ -105,11 +120,15 @@ func Compile(r *rule.Rule) (*Program, error) {
 	if p.windows = isWindows(r.LogSource); p.windows {
 		return compileWindows(p, r)
 	}
-	root, stages, err := compileRule(p, r, nil, productGuard(r.LogSource))
+	pg := productGuard(r.LogSource)
+	root, gs, stages, err := compileRule(p, r, nil, pg)
 	if err != nil {
 		return nil, err
 	}
 	p.root, p.stages = root, stages
+	for i, g := range gs {
+		p.guards = append(p.guards, guard{g, pg[i].why})
+	}
 	return p, nil
 }
 
@@ -118,17 +137,18 @@ func Compile(r *rule.Rule) (*Program, error) {
 // ({"Event": {"System": ...}}), and rules of products other than aws never apply to CloudTrail
 // records (eventSource and awsRegion). Sigma rules specification, "Log Source": the log source
 // selects the events a rule is evaluated on.
-func productGuard(ls rule.LogSource) *rule.Expr {
+func productGuard(ls rule.LogSource) []guardExpr {
 	exists := func(field string) *rule.Expr {
 		return &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: field, Kind: rule.KindExists, Values: []string{"true"}}}
 	}
 	not := func(e *rule.Expr) *rule.Expr { return &rule.Expr{Op: rule.OpNot, Args: []*rule.Expr{e}} }
-	g := not(exists("Event.System"))
+	win := guardExpr{not(exists("Event.System")), "a Windows event log record (it has Event.System) and the rule's log source is not Windows"}
 	if p := strings.ToLower(ls.Product); p != "" && p != "aws" {
-		g = &rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{
-			not(&rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{exists("eventSource"), exists("awsRegion")}}), g}}
+		ct := guardExpr{not(&rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{exists("eventSource"), exists("awsRegion")}}),
+			fmt.Sprintf("a CloudTrail record (it has eventSource and awsRegion) and the rule's log source product is %s, not aws", ls.Product)}
+		return []guardExpr{ct, win}
 	}
-	return g
+	return []guardExpr{win}
 }
 
 func level(s string) string {
@@ -140,8 +160,10 @@ func level(s string) string {
 }
 
 // compileRule compiles the rule's condition with fields renamed by rename (nil: as written),
-// and its selection stages. guard, when set, is ANDed before the condition.
-func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard *rule.Expr) (*node, []compiledStage, error) {
+// and its selection stages. The guards, when any, are ANDed before the condition and returned
+// compiled, in order, for the caller to record (Windows streams are alternatives, not checks
+// that must all hold).
+func compileRule(p *Program, r *rule.Rule, rename map[string]string, guards []guardExpr) (*node, []*node, []compiledStage, error) {
 	c := compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: p.fieldIdx(), rename: rename, sigma: r.Language == rule.LangSigma || r.Platform == rule.PlatformSigma}
 	var conds []*rule.Stage
 	for i := range r.Stages {
@@ -151,19 +173,19 @@ func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard *rule
 		case rule.StageCondition:
 			conds = append(conds, s)
 		case rule.StageOpaque:
-			return nil, nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
+			return nil, nil, nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
 		case rule.StageAggregate:
-			return nil, nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
+			return nil, nil, nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
 		}
 	}
 	if len(conds) == 0 {
-		return nil, nil, errors.New("no condition to evaluate")
+		return nil, nil, nil, errors.New("no condition to evaluate")
 	}
 	var roots []*node
 	for _, s := range conds {
 		n, err := c.expr(s.Expr)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", s.Name, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		roots = append(roots, n)
 	}
@@ -172,10 +194,18 @@ func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard *rule
 	if len(roots) > 1 {
 		root = &node{op: opOr, kids: roots}
 	}
-	if guard != nil {
-		g, err := c.expr(guard)
-		if err != nil {
-			return nil, nil, err
+	var gs []*node
+	if len(guards) > 0 {
+		for _, ge := range guards {
+			g, err := c.expr(ge.expr)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			gs = append(gs, g)
+		}
+		g := gs[0]
+		if len(gs) > 1 {
+			g = &node{op: opAnd, kids: gs}
 		}
 		root = &node{op: opAnd, kids: []*node{g, root}}
 	}
@@ -185,12 +215,12 @@ func compileRule(p *Program, r *rule.Rule, rename map[string]string, guard *rule
 		if s.Kind == rule.StageSelection || s.Kind == rule.StageFilter {
 			n, err := c.stage(s.Name)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			stages = append(stages, compiledStage{name: s.Name, node: n, preds: c.stagePreds[s.Name]})
 		}
 	}
-	return root, stages, nil
+	return root, gs, stages, nil
 }
 
 func aggName(a *rule.Aggregate) string {

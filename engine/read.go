@@ -30,9 +30,9 @@ const (
 // ReadError is a problem reading events, with the file and record (0-based line, or position
 // of the document) where it happened.
 type ReadError struct {
-	File   string
-	Record int64
-	Msg    string
+	File   string `json:"file"`
+	Record int64  `json:"record"`
+	Msg    string `json:"message"`
 }
 
 func (e ReadError) Error() string { return fmt.Sprintf("%s: record %d: %s", e.File, e.Record, e.Msg) }

@@ -207,8 +207,15 @@ type worker struct {
 	set     *Set
 	ev      Event
 	matches []int
-	// visit, when set, receives each event instead of the set's evaluation.
-	visit func(e *Event)
+	// visit, when set, receives each event instead of the set's evaluation; it returns false
+	// to stop reading.
+	visit func(e *Event) bool
+	stop  bool
+	// rec and inArray locate the event being evaluated for visit: the record (line or
+	// document) holding it, and whether it is an element of an array there (then e.Record is
+	// its position in the array).
+	rec     int64
+	inArray bool
 }
 
 func newWorker(set *Set) *worker {
@@ -220,7 +227,7 @@ func (w *worker) process(c *chunk) *result {
 	d := c.data
 	if c.multi {
 		rec := c.first
-		for i := skipWS(d, 0); i < len(d); i = skipWS(d, i) {
+		for i := skipWS(d, 0); i < len(d) && !w.stop; i = skipWS(d, i) {
 			end, err := skipContainer(d, i)
 			if err != nil {
 				r.errs = append(r.errs, ReadError{File: c.file, Record: rec, Msg: "malformed JSON: " + err.Error()})
@@ -233,7 +240,7 @@ func (w *worker) process(c *chunk) *result {
 		return r
 	}
 	rec := c.first
-	for len(d) > 0 {
+	for len(d) > 0 && !w.stop {
 		var line []byte
 		if nl := indexNL(d); nl >= 0 {
 			line, d = d[:nl], d[nl+1:]
@@ -255,7 +262,9 @@ func (w *worker) doc(d []byte, file string, rec int64, r *result) {
 	e := &w.ev
 	e.reset(d, w.set.nslots)
 	e.File = file
+	w.rec, w.inArray = rec, false
 	if arr := recordsArray(d); arr >= 0 || d[0] == '[' {
+		w.inArray = true
 		if arr < 0 {
 			arr = 0
 		}
@@ -264,7 +273,7 @@ func (w *worker) doc(d []byte, file string, rec int64, r *result) {
 		if i < len(d) && d[i] == ']' {
 			return
 		}
-		for i < len(d) {
+		for i < len(d) && !w.stop {
 			e.Record = pos
 			end, err := w.set.scanAt(e, i)
 			if err != nil {
@@ -326,7 +335,7 @@ func (w *worker) evaluate(e *Event, r *result) {
 		if !e.full {
 			w.set.scanFull(e)
 		}
-		w.visit(e)
+		w.stop = !w.visit(e)
 		return
 	}
 	w.matches = w.set.Match(e, w.matches[:0])

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 	"github.com/ruleatlas/ruleatlas/taxonomy"
@@ -16,14 +17,21 @@ func compileWindows(p *Program, r *rule.Rule) (*Program, error) {
 	sources := taxonomy.WindowsSources(r.LogSource)
 	if len(sources) == 0 {
 		// No stream is known for the log source: keep the rule to Windows event records.
-		root, stages, err := compileRule(p, r, nil, &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: "Event.System", Kind: rule.KindExists, Values: []string{"true"}}})
+		g := guardExpr{&rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: "Event.System", Kind: rule.KindExists, Values: []string{"true"}}},
+			"not a Windows event log record (it has no Event.System) and the rule's log source is Windows"}
+		root, gs, stages, err := compileRule(p, r, nil, []guardExpr{g})
 		if err != nil {
 			return nil, err
 		}
 		p.root, p.stages = root, stages
+		p.guards = []guard{{gs[0], g.why}}
 		return p, nil
 	}
 	or := &node{op: opOr}
+	// streams is the OR of the sources' guards, for Explain; nil when a source has none (it
+	// lets every event through).
+	streams := &node{op: opOr}
+	var want []string
 	for i, src := range sources {
 		var guard []*rule.Predicate
 		switch {
@@ -39,21 +47,33 @@ func compileWindows(p *Program, r *rule.Rule) (*Program, error) {
 			}
 			guard = append(guard, g)
 		}
-		var gx *rule.Expr
+		var gx []guardExpr
 		if len(guard) > 0 {
-			gx = &rule.Expr{Op: rule.OpAnd}
+			x := &rule.Expr{Op: rule.OpAnd}
+			var w []string
 			for _, g := range guard {
-				gx.Args = append(gx.Args, &rule.Expr{Op: rule.OpPredicate, Predicate: g})
+				x.Args = append(x.Args, &rule.Expr{Op: rule.OpPredicate, Predicate: g})
+				w = append(w, g.Field+" "+strings.Join(g.Values, " or "))
 			}
+			gx = []guardExpr{{expr: x}}
+			want = append(want, strings.Join(w, " with "))
 		}
-		root, stages, err := compileRule(p, r, src.Fields, gx)
+		root, gs, stages, err := compileRule(p, r, src.Fields, gx)
 		if err != nil {
 			return nil, err
+		}
+		if len(gs) == 0 {
+			streams = nil
+		} else if streams != nil {
+			streams.kids = append(streams.kids, gs[0])
 		}
 		if i == 0 {
 			p.stages = stages
 		}
 		or.kids = append(or.kids, root)
+	}
+	if streams != nil {
+		p.guards = []guard{{streams, "not an event of the rule's log source: that is " + strings.Join(want, ", or ")}}
 	}
 	p.root = or
 	if len(or.kids) == 1 {

@@ -143,7 +143,7 @@ func (s *Server) runTest(id string, events []byte) (*testRun, error) {
 		return nil, err
 	}
 	run := &testRun{rule: ru, traces: []engine.Trace{}, errs: []readErrorRow{}}
-	traces, errs, err := engine.Explain(ru, events)
+	traces, errs, err := engine.Explain(ru, events, engine.ExplainOptions{MaxEvents: maxTestEvents})
 	if err != nil {
 		run.err = err
 		return run, nil
