@@ -77,7 +77,7 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 				return nil, nil, err
 			}
 		case isSQLite(p):
-			rs, err := catalogRules(p, f)
+			rs, err := catalogRules(p)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -135,29 +135,19 @@ func isSQLite(path string) bool {
 	return bytes.Equal(head[:n], []byte("SQLite format 3\x00"))
 }
 
-// catalogRules lists the rules of a catalog database, filtered by platform and status there.
-func catalogRules(path string, f Filter) ([]*rule.Rule, error) {
+// catalogRules lists the rules of a catalog database; LoadRules filters them.
+func catalogRules(path string) ([]*rule.Rule, error) {
 	s, err := store.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	defer s.Close()
 	var out []*rule.Rule
-	for page := 1; ; page++ {
-		res, err := s.Search(store.Query{Status: f.Status, Page: page, PerPage: store.MaxPerPage, NoFacets: true})
-		if err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", path, err)
-		}
-		for _, sum := range res.Rules {
-			r, err := s.Rule(sum.ID)
-			if err != nil {
-				return nil, fmt.Errorf("catalog %s: %w", path, err)
-			}
-			out = append(out, r)
-		}
-		if page*res.PerPage >= res.Total || len(res.Rules) == 0 {
-			break
-		}
+	if err := s.EachRule(func(r *rule.Rule) error {
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	return out, nil
 }
