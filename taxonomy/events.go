@@ -51,7 +51,7 @@ type cloudSpec struct {
 
 var cloudSpecs = map[family]cloudSpec{
 	familyAWS: {provider: "AWS", sourceField: "eventSource", nameField: "eventName",
-		service: awsProvider, lookup: CloudTrailService},
+		service: awsProvider, lookup: CloudTrailService, event: cloudTrailName},
 	familyAzureActivity: {provider: "Azure-Activity", nameField: "operationName", event: armOperation, keywords: true},
 	familyAzureAudit:    {provider: "Azure-AuditLogs", nameField: "operationName"},
 	familyAzureSignIn:   {provider: "Azure-SignInLogs"},
@@ -61,8 +61,8 @@ var cloudSpecs = map[family]cloudSpec{
 	familyWorkspace: {provider: "GoogleWorkspace", sourceField: "eventService", nameField: "eventName",
 		service: workspaceProvider},
 	familyM365:   {provider: "M365", nameField: "Operation"},
-	familyOkta:   {provider: "Okta", nameField: "eventType"},
-	familyGitHub: {provider: "GitHub", nameField: "action"},
+	familyOkta:   {provider: "Okta", nameField: "eventType", event: lowerName},
+	familyGitHub: {provider: "GitHub", nameField: "action", event: lowerName},
 }
 
 func cloudEvents(r *rule.Rule, f family, spec cloudSpec) []rule.Event {
@@ -166,6 +166,11 @@ func armOperation(s string) (string, bool) {
 	}
 	return strings.ToUpper(s), true
 }
+
+// lowerName writes an Okta event type (user.session.start) or a GitHub audit log action
+// (repo.destroy) as both services do, in lower case, so that a rule's spelling, which Sigma
+// compares case-insensitively, does not make another event of the same one.
+func lowerName(s string) (string, bool) { return strings.ToLower(s), true }
 
 // gcpProvider names the provider of a GCP serviceName: compute.googleapis.com → GCP-compute.
 func gcpProvider(serviceName string) string {

@@ -235,3 +235,36 @@ func TestEventsOtherClouds(t *testing.T) {
 			sel("selection", eq("method", "POST"))), nil},
 	})
 }
+
+func TestEventsFollowKnownSpelling(t *testing.T) {
+	// Sigma compares values case-insensitively: a rule's spelling of an operation must not
+	// make another event of the same one. Names no table knows are kept as written.
+	okta := rule.LogSource{Product: "okta", Service: "okta"}
+	github := rule.LogSource{Product: "github", Service: "audit"}
+	checkEvents(t, []eventsTest{
+		{"CloudTrail name through the operations table", sigma(cloudtrail, nil,
+			sel("selection", eq("eventName", "createuser"))),
+			[]rule.Event{ev("AWS-iam", "CreateUser")}},
+		{"CloudTrail name with its source", sigma(cloudtrail, nil,
+			sel("selection", eq("eventSource", "IAM.amazonaws.com"), eq("eventName", "CREATEUSER", "CreateUser", "deleteUser"))),
+			[]rule.Event{ev("AWS-iam", "CreateUser"), ev("AWS-iam", "DeleteUser")}},
+		{"CloudTrail name the table leaves out as ambiguous", sigma(cloudtrail, nil,
+			sel("selection", eq("eventSource", "eks.amazonaws.com"), eq("eventName", "createcluster"))),
+			[]rule.Event{ev("AWS-eks", "CreateCluster")}},
+		{"CloudTrail name the table does not know", sigma(cloudtrail, nil,
+			sel("selection", eq("eventSource", "iam.amazonaws.com"), eq("eventName", "someFutureOperation"))),
+			[]rule.Event{ev("AWS-iam", "someFutureOperation")}},
+		{"Okta event types are lower case", sigma(okta, nil,
+			sel("selection", eq("eventType", "User.Session.Start", "user.session.start"))),
+			[]rule.Event{ev("Okta", "user.session.start")}},
+		{"GitHub actions are lower case", sigma(github, nil,
+			sel("selection", eq("action", "Repo.Destroy"))),
+			[]rule.Event{ev("GitHub", "repo.destroy")}},
+		{"Windows channel as the event log writes it", sigma(rule.LogSource{Product: "windows"}, nil,
+			sel("selection", eq("Channel", "security"), eq("EventID", "4720", "5999"))),
+			[]rule.Event{{Provider: "Security-Auditing", Event: "4720", Title: "A user account was created."}, ev("Security-Auditing", "5999")}},
+		{"Windows channel the log sources do not know", sigma(rule.LogSource{Product: "windows"}, nil,
+			sel("selection", eq("Channel", "Some-Vendor/operational"), eq("EventID", "7"))),
+			[]rule.Event{{Provider: "Some-Vendor/operational", Event: "7"}}},
+	})
+}

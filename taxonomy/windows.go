@@ -196,7 +196,7 @@ func windowsEvents(r *rule.Rule, f family) []rule.Event {
 		// No category or service: a rule on Channel and EventID (Sigma rpc_firewall, Kusto
 		// WindowsEvent) still names events when the channel is known.
 		for _, ch := range positiveValues(r, f, "Channel") {
-			sources = append(sources, WindowsSource{Channel: ch})
+			sources = append(sources, WindowsSource{Channel: windowsChannel(ch)})
 		}
 	}
 	if len(sources) == 0 {
@@ -246,6 +246,31 @@ func windowsEvents(r *rule.Rule, f family) []rule.Event {
 		}
 	}
 	return out
+}
+
+// channelSpellings maps the lower-case names of the channels the log sources know to their
+// spelling in the event log.
+var channelSpellings = func() map[string]string {
+	m := map[string]string{}
+	for _, table := range []map[string][]WindowsSource{windowsCategories, windowsServices} {
+		for _, sources := range table {
+			for _, s := range sources {
+				m[strings.ToLower(s.Channel)] = s.Channel
+			}
+		}
+	}
+	return m
+}()
+
+// windowsChannel writes a channel as the event log does when it is known: Sigma compares
+// values case-insensitively (rules specification v2.1, "Detection", "General"), so Channel:
+// security is the Security channel and must give its events, not events of a channel
+// "security". An unknown channel is kept as written.
+func windowsChannel(ch string) string {
+	if s, ok := channelSpellings[strings.ToLower(ch)]; ok {
+		return s
+	}
+	return ch
 }
 
 // shortProvider is the provider as pages show it: without the Microsoft-Windows- prefix, or
