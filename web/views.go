@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 	"github.com/ruleatlas/ruleatlas/store"
@@ -553,11 +554,20 @@ type listQuery struct {
 
 const maxFilterValues = 20
 
+// maxQuery bounds the length of a search in bytes.
+const maxQuery = 500
+
 func parseListQuery(raw url.Values) listQuery {
 	q := listQuery{values: url.Values{}}
 	q.Q = strings.TrimSpace(raw.Get("q"))
-	if len(q.Q) > 500 {
-		q.Q = q.Q[:500]
+	if len(q.Q) > maxQuery {
+		// Cut at a character boundary: half a character would be invalid UTF-8 in the search
+		// and in the links built from it.
+		cut := maxQuery
+		for cut > 0 && !utf8.RuneStart(q.Q[cut]) {
+			cut--
+		}
+		q.Q = q.Q[:cut]
 	}
 	if q.Q != "" {
 		q.values.Set("q", q.Q)

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 	"github.com/ruleatlas/ruleatlas/store"
@@ -756,5 +757,14 @@ func TestPrerender(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if n := len(quiet.cur.Load().cache.pages); n != 0 {
 		t.Errorf("NoPrerender: %d pages cached before any request", n)
+	}
+}
+
+func TestLongQueryIsCutAtACharacter(t *testing.T) {
+	for _, q := range []string{strings.Repeat("a", maxQuery-1) + "é", strings.Repeat("a", maxQuery-2) + "日本", strings.Repeat("é", maxQuery)} {
+		got := parseListQuery(url.Values{"q": {q}}).Q
+		if !utf8.ValidString(got) || len(got) > maxQuery || len(got) < maxQuery-3 || !strings.HasPrefix(q, got) {
+			t.Errorf("query of %d bytes cut to %d bytes: valid UTF-8 %v", len(q), len(got), utf8.ValidString(got))
+		}
 	}
 }
