@@ -111,7 +111,7 @@ type ruleView struct {
 	Attack         []attackRow
 	Events         []eventRow
 	SameAction     []refRow
-	SameActionMore bool // the catalog kept only the closest rules: the event pages list all
+	SameActionMore int // rules the catalog left out of SameAction: the event pages list them
 	BodyLang       string
 	Body           []token
 	Stages         []stageView
@@ -247,7 +247,7 @@ func newRuleView(r *rule.Rule) *ruleView {
 	for _, ref := range r.SameAction {
 		v.SameAction = append(v.SameAction, refRow{Title: orID(ref.Title, ref.ID), Platform: ref.Platform.DisplayName(), Href: ruleHref(ref.ID)})
 	}
-	v.SameActionMore = len(r.SameAction) >= sameActionShown
+	v.SameActionMore = r.SameActionMore
 	v.Stages = stageViews(r.Language, r.Stages)
 	for _, ind := range r.Indicators {
 		row := indicatorRow{Field: ind.Field, Kind: string(ind.Kind)}
@@ -295,10 +295,6 @@ func newRuleView(r *rule.Rule) *ruleView {
 	}
 	return v
 }
-
-// sameActionShown is how many same-action rules the catalog keeps for a page when an event is
-// shared by more (DESIGN.md, Same action).
-const sameActionShown = 50
 
 func ruleFacts(r *rule.Rule) []fact {
 	var facts []fact

@@ -715,18 +715,32 @@ func TestModifiers(t *testing.T) {
 }
 
 func TestSameActionCapLinksEvents(t *testing.T) {
+	// The catalog counts the same-action rules it leaves out; the page says how many and links
+	// the event pages, which list them all. A list of any length with none left out is whole.
 	rules := fixtureRules()
-	for i := range sameActionShown {
+	for i := range 50 {
 		rules[0].SameAction = append(rules[0].SameAction, rule.RuleRef{ID: fmt.Sprint("other-", i), Title: fmt.Sprint("Other ", i), Platform: rule.PlatformSigma})
 	}
+	rules[0].SameActionMore = 120
+	rules[1].SameAction = rules[0].SameAction
+	rules[1].SameActionMore = 0
 	s, _ := newTestServer(t, rules, Options{})
-	_, body := get(t, s, "/rules/"+userCreationID)
-	if !strings.Contains(body, `All rules on the same events: <a href="/events/AWS-iam/CreateUser">AWS-iam / CreateUser</a>.`) {
-		t.Error("a capped same-action list does not link its event pages")
+	_, body := get(t, s, "/rules/"+rules[0].ID)
+	if !strings.Contains(body, `The rules sharing the most indicators with this one, and 120 more: see the event pages <a href="/events/AWS-iam/CreateUser">AWS-iam / CreateUser</a>.`) {
+		t.Error("a capped same-action list does not say how many it leaves out and link its event pages")
 	}
-	_, body = get(t, s, "/rules/"+accessKeyID)
-	if strings.Contains(body, "All rules on the same events") {
-		t.Error("a short same-action list claims to be capped")
+	_, body = get(t, s, "/rules/"+rules[1].ID)
+	if strings.Contains(body, "more: see the event pages") || !strings.Contains(body, `<a href="/rules/other-49">Other 49</a>`) {
+		t.Error("a whole same-action list claims to be capped")
+	}
+
+	// Every rule left out, none kept: the page still says so rather than "None".
+	rules = fixtureRules()
+	rules[0].SameAction, rules[0].SameActionMore = nil, 7
+	s, _ = newTestServer(t, rules, Options{})
+	_, body = get(t, s, "/rules/"+rules[0].ID)
+	if !strings.Contains(body, `7 rules: see the event pages <a href="/events/AWS-iam/CreateUser">`) {
+		t.Error("same-action rules all left out are not counted")
 	}
 }
 
