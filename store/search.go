@@ -120,6 +120,10 @@ func (s *Store) Search(q Query) (*Results, error) {
 		if scores, err = s.fullText(match); err != nil {
 			return nil, err
 		}
+	} else if strings.TrimSpace(q.Q) != "" {
+		// Text with no term to look for (q=- or q=*) matches no rule: listing every rule
+		// would answer as if nothing had been asked.
+		scores = map[int64]float64{}
 	}
 	matched, facets := idx.search(&q, scores, !q.NoFacets)
 	res := &Results{Total: len(matched), Page: page, PerPage: per, Facets: facets, Rules: []Summary{}}

@@ -329,6 +329,10 @@ func TestSearch(t *testing.T) {
 		{"platform and severity", Query{Platform: []string{"sigma"}, Severity: []string{"medium"}}, 7, ""},
 		{"technique parent matches sub", Query{Technique: []string{"T1136"}}, 41, ""},
 		{"tactic", Query{Tactic: []string{"TA0002"}}, 40, ""},
+		{"text of punctuation only matches nothing", Query{Q: "-"}, 0, ""},
+		{"a lone star matches nothing", Query{Q: "*"}, 0, ""},
+		{"punctuation and a facet", Query{Q: `* - ( )`, Platform: []string{"kusto"}}, 0, ""},
+		{"blank text is no text", Query{Q: " \t"}, 121, ""},
 		{"text and facet", Query{Q: "marker3", Product: []string{"windows"}}, 1, "gen-00042"},
 	}
 	for _, tt := range tests {
