@@ -125,6 +125,8 @@ func (s *Store) Search(q Query) (*Results, error) {
 		// would answer as if nothing had been asked.
 		scores = map[int64]float64{}
 	}
+	// ATT&CK ids are upper case (T1136.003, TA0003); a filter written t1136 means the same.
+	q.Tactic, q.Technique = upperIDs(q.Tactic), upperIDs(q.Technique)
 	matched, facets := idx.search(&q, scores, !q.NoFacets)
 	res := &Results{Total: len(matched), Page: page, PerPage: per, Facets: facets, Rules: []Summary{}}
 	if from := (page - 1) * per; from < len(matched) {
@@ -209,6 +211,18 @@ func paging(page, per int) (int, int) {
 		page = 1_000_000
 	}
 	return page, per
+}
+
+// upperIDs returns the ids trimmed and in upper case, in a new slice: the caller's is kept.
+func upperIDs(ids []string) []string {
+	if ids == nil {
+		return nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strings.ToUpper(strings.TrimSpace(id))
+	}
+	return out
 }
 
 func nonEmpty(vals []string) []string {

@@ -329,6 +329,7 @@ func TestSearch(t *testing.T) {
 		{"platform and severity", Query{Platform: []string{"sigma"}, Severity: []string{"medium"}}, 7, ""},
 		{"technique parent matches sub", Query{Technique: []string{"T1136"}}, 41, ""},
 		{"tactic", Query{Tactic: []string{"TA0002"}}, 40, ""},
+		{"ids in lower case", Query{Technique: []string{"t1136"}, Tactic: []string{" ta0003"}}, 41, ""},
 		{"text of punctuation only matches nothing", Query{Q: "-"}, 0, ""},
 		{"a lone star matches nothing", Query{Q: "*"}, 0, ""},
 		{"punctuation and a facet", Query{Q: `* - ( )`, Platform: []string{"kusto"}}, 0, ""},
