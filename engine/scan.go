@@ -41,7 +41,10 @@ type value struct {
 type pathNode struct {
 	kids map[string]*pathNode
 	wild *pathNode // "*": any key
-	slot int       // field slot when a path ends here, else -1
+	// named holds the paths through byName: children by the Name attribute of the objects
+	// found here.
+	named *pathNode
+	slot  int // field slot when a path ends here, else -1
 	// table finds a key's child without hashing the whole key: buckets by length and first
 	// and last bytes, each a short list to compare. Built by seal.
 	table  *[256][]keyed
@@ -76,6 +79,9 @@ func (n *pathNode) seal() {
 	if n.wild != nil {
 		n.wild.seal()
 	}
+	if n.named != nil {
+		n.named.seal()
+	}
 	n.sealed = true
 }
 
@@ -102,9 +108,23 @@ func (n *pathNode) child(key []byte) *pathNode {
 
 func newPathNode() *pathNode { return &pathNode{slot: -1} }
 
+// byName, as a path part, stands for objects holding a named value, the shape evtx_dump gives
+// EventData elements when it keeps their XML attributes:
+// "Data": [{"#attributes": {"Name": "Image"}, "#text": "C:\\x.exe"}, ...]. The part after it
+// is the Name; the value is the "#text" (an empty string when there is none, as an empty XML
+// element has no text).
+const byName = "#byName"
+
 // add inserts a dotted path and returns its node.
 func (n *pathNode) add(parts []string) *pathNode {
 	for _, p := range parts {
+		if p == byName {
+			if n.named == nil {
+				n.named = newPathNode()
+			}
+			n = n.named
+			continue
+		}
 		if p == "*" {
 			if n.wild == nil {
 				n.wild = newPathNode()
@@ -187,14 +207,22 @@ func (s *scanner) value(i int, n *pathNode) (int, error) {
 	case '{':
 		if n == nil || (n.kids == nil && n.wild == nil) {
 			end, err := skipContainer(d, i)
-			if err == nil && n != nil && n.slot >= 0 {
-				s.record(n.slot, value{kind: kObject, start: int32(i), end: int32(end)})
+			if err == nil && n != nil {
+				if n.slot >= 0 {
+					s.record(n.slot, value{kind: kObject, start: int32(i), end: int32(end)})
+				}
+				if n.named != nil {
+					s.namedValue(i, end, n.named)
+				}
 			}
 			return end, err
 		}
 		end, err := s.object(i, n)
 		if err == nil && n.slot >= 0 {
 			s.record(n.slot, value{kind: kObject, start: int32(i), end: int32(end)})
+		}
+		if err == nil && n.named != nil {
+			s.namedValue(i, end, n.named)
 		}
 		return end, err
 	case '[':
@@ -281,6 +309,123 @@ func (s *scanner) object(i int, n *pathNode) (int, error) {
 			return i, synErr(i, "expected ',' or '}' in object, found %q", d[i])
 		}
 	}
+}
+
+// namedValue records the value of the object d[i:end] as its Name attribute's child of n (see
+// byName). The object's brackets are known to match, not its content: malformed content
+// records nothing and is no error here, so that this shape changes no event's fate.
+func (s *scanner) namedValue(i, end int, n *pathNode) {
+	d := s.data[:end]
+	var name []byte
+	text := -1
+	i = skipWS(d, i+1)
+	for i < len(d) && d[i] == '"' {
+		kend, esc, err := skipString(d, i)
+		if err != nil {
+			return
+		}
+		key := d[i+1 : kend-1]
+		if esc {
+			key = unescapeKey(key)
+		}
+		v := skipWS(d, kend)
+		if v >= len(d) || d[v] != ':' {
+			return
+		}
+		v = skipWS(d, v+1)
+		if v >= len(d) {
+			return
+		}
+		switch string(key) {
+		case "#attributes":
+			name = s.attrName(d, v)
+		case "#text":
+			text = v
+		}
+		vend, err := s.skip(d, v)
+		if err != nil {
+			return
+		}
+		i = skipWS(d, vend)
+		if i < len(d) && d[i] == ',' {
+			i = skipWS(d, i+1)
+		}
+	}
+	if name == nil {
+		return
+	}
+	c := n.child(name)
+	if c == nil {
+		return
+	}
+	if text < 0 {
+		if c.slot >= 0 {
+			s.record(c.slot, value{kind: kString, start: int32(end), end: int32(end)})
+		}
+		return
+	}
+	saved := s.data
+	s.data = d // the value cannot run past the object
+	_, _ = s.value(text, c)
+	s.data = saved
+}
+
+// skip returns the offset after the value at d[i], within d.
+func (s *scanner) skip(d []byte, i int) (int, error) {
+	switch d[i] {
+	case '{', '[':
+		return skipContainer(d, i)
+	case '"':
+		end, _, err := skipString(d, i)
+		return end, err
+	}
+	end, _, err := scalar(d, i)
+	return end, err
+}
+
+// attrName returns the string value of the "Name" key of the object at d[i], or nil.
+func (s *scanner) attrName(d []byte, i int) []byte {
+	if d[i] != '{' {
+		return nil
+	}
+	i = skipWS(d, i+1)
+	for i < len(d) && d[i] == '"' {
+		kend, esc, err := skipString(d, i)
+		if err != nil {
+			return nil
+		}
+		key := d[i+1 : kend-1]
+		if esc {
+			key = unescapeKey(key)
+		}
+		v := skipWS(d, kend)
+		if v >= len(d) || d[v] != ':' {
+			return nil
+		}
+		v = skipWS(d, v+1)
+		if v >= len(d) {
+			return nil
+		}
+		if string(key) == "Name" && d[v] == '"' {
+			vend, esc, err := skipString(d, v)
+			if err != nil {
+				return nil
+			}
+			if esc {
+				return unescapeKey(d[v+1 : vend-1])
+			}
+			return d[v+1 : vend-1]
+		}
+		end, err := s.skip(d, v)
+		if err != nil {
+			return nil
+		}
+		i = skipWS(d, end)
+		if i < len(d) && d[i] == ',' {
+			i = skipWS(d, i+1)
+		}
+	}
+	return nil
 }
 
 // array scans an array at a referenced path: where the path ends here each element is a value

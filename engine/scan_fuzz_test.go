@@ -2,7 +2,10 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 )
@@ -76,4 +79,73 @@ func TestSkipString(t *testing.T) {
 			t.Errorf("skipString(%s) = %d, %v, %v; want %d, %v, fail %v", tt.in, end, esc, err, tt.end, tt.esc, tt.fail)
 		}
 	}
+}
+
+// FuzzScanNamed: Windows Data elements named by attribute (see byName) never panic the scanner,
+// and in documents encoding/json accepts, the string values found for a name are the "#text"
+// strings of the Data elements of that Name.
+func FuzzScanNamed(f *testing.F) {
+	for _, s := range []string{
+		`{"Event":{"EventData":{"Data":[{"#attributes":{"Name":"Image"},"#text":"C:\\x.exe"},{"#attributes":{"Name":"User"},"#text":"a"}]}}}`,
+		`{"Event":{"EventData":{"Data":{"#text":"y","#attributes":{"Name":"Image"}}}}}`,
+		`{"Event":{"EventData":{"Data":[{"#attributes":{"Name":"Image"}},"loose",{"#attributes":{"Name":"Im\u0061ge"},"#text":"z"}]}}}`,
+		`{"Event":{"EventData":{"Data":[{"#attributes":{"Name":"Image"},"#text":tru}]}}}`,
+		`{"Event":{"EventData":{"Data":[{"#attributes":{"Name":"Image","#text":"q"}]}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	r := sel(rule.Predicate{Field: "Image", Kind: rule.KindContains, Values: []string{"x"}})
+	r.LogSource.Product = "windows"
+	p, err := Compile(r)
+	if err != nil {
+		f.Fatal(err)
+	}
+	set := NewSet([]*Program{p})
+	slot, ok := set.bySlot[strings.Join([]string{"Event", "EventData", "Data", byName, "Image"}, "\x00")]
+	if !ok {
+		f.Fatal("no slot for named Data")
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var e Event
+		e.reset(data, set.nslots)
+		err := set.scan(&e)
+		set.scanFull(&e)
+		set.Match(&e, nil)
+		// Maps, not structs: encoding/json matches struct fields case-insensitively. Invalid
+		// UTF-8 is left out: encoding/json replaces it, the scanner keeps the bytes.
+		var doc map[string]any
+		if err != nil || !utf8.Valid(data) || json.Unmarshal(data, &doc) != nil {
+			return
+		}
+		obj := func(v any, key string) any {
+			m, _ := v.(map[string]any)
+			return m[key]
+		}
+		d := obj(obj(doc["Event"], "EventData"), "Data")
+		elems, ok := d.([]any)
+		if !ok {
+			elems = []any{d}
+		}
+		var want []string
+		for _, el := range elems {
+			m, ok := el.(map[string]any)
+			if !ok || obj(m["#attributes"], "Name") != "Image" {
+				continue
+			}
+			if s, ok := m["#text"].(string); ok {
+				want = append(want, s)
+			} else if _, has := m["#text"]; !has {
+				want = append(want, "")
+			}
+		}
+		var got []string
+		for _, v := range e.values(slot) {
+			if v.kind == kString {
+				got = append(got, string(e.text(&v)))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("Image values %q, want %q", got, want)
+		}
+	})
 }

@@ -8,8 +8,10 @@ import (
 
 // Windows event logs exported to JSON (evtx_dump, Hayabusa, Chainsaw) have the shape
 // {"Event": {"System": {...}, "EventData": {...}}}: System fields as elements, some with XML
-// attributes under "#attributes" and text under "#text", and EventData fields by name. Sigma
-// rules name them flat: EventID, Channel, Provider_Name, Image, CommandLine.
+// attributes under "#attributes" and text under "#text", and EventData fields by name, or, from
+// exports that keep the XML's shape, as Data elements named by an attribute
+// ("Data": [{"#attributes": {"Name": "Image"}, "#text": ...}]). Sigma rules name them flat:
+// EventID, Channel, Provider_Name, Image, CommandLine.
 
 func isWindows(ls rule.LogSource) bool {
 	return strings.EqualFold(ls.Product, "windows")
@@ -30,6 +32,7 @@ func windowsPaths(name string) [][]string {
 		[]string{"Event", "System", name},
 		[]string{"Event", "System", name, "#text"},
 		[]string{"Event", "EventData", name},
+		[]string{"Event", "EventData", "Data", byName, name},
 		[]string{"Event", "UserData", "*", name},
 	)
 	// The field as a dotted path: flattened exports, or a rule naming the full path.

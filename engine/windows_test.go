@@ -129,3 +129,64 @@ func TestWindowsRules(t *testing.T) {
 		}
 	}
 }
+
+// EventData as evtx_dump writes it when it keeps the XML's attributes: Data elements named by
+// their Name attribute, in either key order, alone or in an array, with or without text.
+func TestWindowsNamedData(t *testing.T) {
+	r := parseSigma(t, `title: certutil
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '\certutil.exe'
+    filter:
+        CommandLine|contains: '-encode'
+    condition: selection and not filter
+`)
+	event := func(data string) string {
+		return `{"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1},"EventData":{"Data":` + data + `}}}`
+	}
+	cases := []struct {
+		data         string
+		matched      bool
+		image, cmdln []string
+	}{
+		{`[{"#attributes":{"Name":"Image"},"#text":"C:\\Windows\\certutil.exe"},{"#attributes":{"Name":"CommandLine"},"#text":"certutil /decode a b"}]`,
+			true, []string{`C:\Windows\certutil.exe`}, []string{"certutil /decode a b"}},
+		// Text before attributes, an escaped key and name, an element no rule reads.
+		{`[{"#text":"x","#attributes":{"Name":"Other"}},{"#text":"C:\\certutil.exe","#attributes":{"Type":"s","Na\u006de":"Im\u0061ge"}},{"#attributes":{"Name":"CommandLine"},"#text":"certutil -encode a b"}]`,
+			false, []string{`C:\certutil.exe`}, []string{"certutil -encode a b"}},
+		// An element without text is an empty value, not an absent one.
+		{`[{"#attributes":{"Name":"Image"},"#text":"C:\\certutil.exe"},{"#attributes":{"Name":"CommandLine"}}]`,
+			true, []string{`C:\certutil.exe`}, []string{""}},
+		// One Data element: an object rather than an array.
+		{`{"#attributes":{"Name":"Image"},"#text":"C:\\certutil.exe"}`, true, []string{`C:\certutil.exe`}, []string{}},
+		{`[{"#attributes":{"Name":"Image"},"#text":"C:\\other.exe"}]`, false, []string{`C:\other.exe`}, []string{}},
+	}
+	for i, c := range cases {
+		traces, errs, err := Explain(r, []byte(event(c.data)), ExplainOptions{})
+		if err != nil || len(errs) > 0 || len(traces) != 1 {
+			t.Fatalf("case %d: %v %v %d traces", i, err, errs, len(traces))
+		}
+		tr := traces[0]
+		image, cmdln := tr.Stages[0].Predicates[0].Found, tr.Stages[1].Predicates[0].Found
+		if tr.Matched != c.matched || !slices.Equal(image, c.image) || !slices.Equal(cmdln, c.cmdln) {
+			t.Errorf("case %d: matched %v, Image %q, CommandLine %q; want %v, %q, %q", i, tr.Matched, image, cmdln, c.matched, c.image, c.cmdln)
+		}
+	}
+	// The same through a hunt's set, where both scanning passes apply.
+	p, err := Compile(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := NewSet([]*Program{p})
+	var e Event
+	e.reset([]byte(event(cases[0].data)), set.nslots)
+	if err := set.scan(&e); err != nil {
+		t.Fatal(err)
+	}
+	if got := set.Match(&e, nil); len(got) != 1 {
+		t.Errorf("set: matched %v", got)
+	}
+}
