@@ -69,8 +69,11 @@ func Explain(r *rule.Rule, events []byte, opts ExplainOptions) ([]Trace, []ReadE
 	w.visit = func(e *Event) bool {
 		if opts.MaxEvents > 0 && len(traces) == opts.MaxEvents {
 			// Reported where the first event left out is, so the reader knows what was seen.
-			stopped = &ReadError{File: e.File, Record: w.rec,
-				Msg: fmt.Sprintf("stopped after %d events: this one and the rest were not evaluated", opts.MaxEvents)}
+			msg := fmt.Sprintf("stopped after %d events: this record and the rest were not evaluated", opts.MaxEvents)
+			if w.inArray && e.Record > 0 {
+				msg = fmt.Sprintf("stopped after %d events: this record from its element %d on, and the rest, were not evaluated", opts.MaxEvents, e.Record)
+			}
+			stopped = &ReadError{File: e.File, Record: w.rec, Msg: msg}
 			return false
 		}
 		t := Trace{Record: w.rec, Element: -1, Matched: p.Match(e)}

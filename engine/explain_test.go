@@ -110,6 +110,14 @@ func TestExplainMaxEvents(t *testing.T) {
 			t.Errorf("max %d: last error %q", tc.max, last)
 		}
 	}
+	// Inside a CloudTrail envelope the message says from which element on.
+	traces, errs, err := Explain(r, []byte(`{"Records":[{"eventName":"A"},{"eventName":"B"},{"eventName":"C"}]}`), ExplainOptions{MaxEvents: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traces) != 2 || len(errs) != 1 || errs[0].Record != 0 || !strings.Contains(errs[0].Msg, "from its element 2 on") {
+		t.Errorf("envelope: %d traces, errors %v", len(traces), errs)
+	}
 }
 
 // Events and read errors count records alike: blank lines, a broken line and a CloudTrail
