@@ -21,9 +21,13 @@ const (
 	// maxTestForm bounds the form body: URL encoding can triple JSON (every quote and brace
 	// becomes %XX), and the limit the visitor reads about is the one on the text they pasted.
 	maxTestForm = 3*maxTestEvents + 4<<10
-	// maxTestShown is how many event traces a result holds; the counts cover every event.
-	maxTestShown  = 1000
-	testLimitText = "256 KiB"
+	// maxTestShown is how many event traces a result holds; the counts cover every event
+	// evaluated.
+	maxTestShown = 1000
+	// maxTestEvaluated bounds the events evaluated: 256 KiB of tiny events would otherwise
+	// be tens of thousands of evaluations for one request.
+	maxTestEvaluated = 10 * maxTestShown
+	testLimitText    = "256 KiB"
 )
 
 // testForm is the "Test this rule" form, on the rule page (empty) and on the result page
@@ -143,7 +147,7 @@ func (s *Server) runTest(id string, events []byte) (*testRun, error) {
 		return nil, err
 	}
 	run := &testRun{rule: ru, traces: []engine.Trace{}, errs: []readErrorRow{}}
-	traces, errs, err := engine.Explain(ru, events, engine.ExplainOptions{MaxEvents: maxTestEvents})
+	traces, errs, err := engine.Explain(ru, events, engine.ExplainOptions{MaxEvents: maxTestEvaluated})
 	if err != nil {
 		run.err = err
 		return run, nil

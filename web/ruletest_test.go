@@ -418,3 +418,23 @@ func TestRulePageTestForm(t *testing.T) {
 		t.Error("a submitted text reached the cached rule page")
 	}
 }
+
+// Tiny events fit many to the byte limit: evaluation stops at its own bound and says so.
+func TestRuleTestEvaluationBound(t *testing.T) {
+	s := newRuleTestServer(t)
+	_, body := post(t, s, "/api/rules/"+testRuleID+"/test", "application/json", strings.Repeat("{}\n", maxTestEvaluated+3))
+	var got testResult
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Events != maxTestEvaluated {
+		t.Errorf("evaluated %d events, want the bound %d", got.Events, maxTestEvaluated)
+	}
+	stopped := false
+	for _, e := range got.Errors {
+		stopped = stopped || strings.Contains(e.Msg, "stopped")
+	}
+	if !stopped {
+		t.Errorf("no error says where evaluation stopped: %+v", got.Errors)
+	}
+}
