@@ -571,7 +571,12 @@ func parseListQuery(raw url.Values) listQuery {
 	for _, f := range store.Facets {
 		var vals []string
 		for _, v := range raw[f] {
-			if v = strings.TrimSpace(v); v != "" && len(v) <= 200 && !slices.Contains(vals, v) && len(vals) < maxFilterValues {
+			if v = strings.TrimSpace(v); f == store.FacetTactic || f == store.FacetTechnique {
+				// ATT&CK ids are upper case; the store reads t1136 as T1136, and so must the
+				// facet list, or the chosen value would show as another one.
+				v = strings.ToUpper(v)
+			}
+			if v != "" && len(v) <= 200 && !slices.Contains(vals, v) && len(vals) < maxFilterValues {
 				vals = append(vals, v)
 			}
 		}

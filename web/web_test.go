@@ -782,3 +782,15 @@ func TestLongQueryIsCutAtACharacter(t *testing.T) {
 		}
 	}
 }
+
+func TestAttackFiltersInLowerCase(t *testing.T) {
+	q := parseListQuery(url.Values{"technique": {"t1136", "T1136"}, "tactic": {"ta0003"}})
+	if !slices.Equal(q.Technique, []string{"T1136"}) || !slices.Equal(q.Tactic, []string{"TA0003"}) || q.values.Get("technique") != "T1136" {
+		t.Errorf("technique %v, tactic %v, links %v", q.Technique, q.Tactic, q.values)
+	}
+	s, _ := newTestServer(t, fixtureRules(), Options{})
+	_, body := get(t, s, "/rules?technique=t1136")
+	if !strings.Contains(body, "/rules/"+userCreationID) || strings.Contains(body, "/rules/"+accessKeyID) {
+		t.Error("technique=t1136 does not list the rules of T1136 alone")
+	}
+}
