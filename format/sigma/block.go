@@ -304,6 +304,14 @@ func hasWildcard(s string) bool {
 	return false
 }
 
+// kindModifiers are the modifiers that choose how a value is compared (modifiers appendix
+// v2.1); a predicate takes at most one of them.
+var kindModifiers = map[string]rule.Kind{
+	"contains": rule.KindContains, "startswith": rule.KindStartsWith, "endswith": rule.KindEndsWith,
+	"re": rule.KindRe, "cidr": rule.KindCIDR, "exists": rule.KindExists, "fieldref": rule.KindFieldRef,
+	"lt": rule.KindLt, "lte": rule.KindLte, "gt": rule.KindGt, "gte": rule.KindGte,
+}
+
 // modifiers reads p.Modifiers into the kind and flags of p (modifiers appendix v2.1). It returns
 // why they cannot be read: a modifier the specification does not define, or a combination
 // that means nothing.
@@ -317,29 +325,13 @@ func modifiers(p *rule.Predicate) string {
 	}
 	for _, m := range p.Modifiers {
 		var reason string
+		if k, ok := kindModifiers[m]; ok {
+			if reason = setKind(m, k); reason != "" {
+				return reason
+			}
+			continue
+		}
 		switch m {
-		case "contains":
-			reason = setKind(m, rule.KindContains)
-		case "startswith":
-			reason = setKind(m, rule.KindStartsWith)
-		case "endswith":
-			reason = setKind(m, rule.KindEndsWith)
-		case "re":
-			reason = setKind(m, rule.KindRe)
-		case "cidr":
-			reason = setKind(m, rule.KindCIDR)
-		case "exists":
-			reason = setKind(m, rule.KindExists)
-		case "lt":
-			reason = setKind(m, rule.KindLt)
-		case "lte":
-			reason = setKind(m, rule.KindLte)
-		case "gt":
-			reason = setKind(m, rule.KindGt)
-		case "gte":
-			reason = setKind(m, rule.KindGte)
-		case "fieldref":
-			reason = setKind(m, rule.KindFieldRef)
 		case "i", "m", "s":
 			// Sub-modifiers of re ("Regular Expression"): only after it.
 			if p.Kind != rule.KindRe {
