@@ -190,7 +190,7 @@ func (c *correlator) feed(d *Detection) []*Detection {
 				Program: cr.prog, RuleID: cr.prog.Rule.ID, Title: cr.prog.Rule.Title, Level: cr.prog.Level,
 				Timestamp: d.Timestamp, File: d.File, Record: d.Record,
 				EventName: d.EventName, User: d.User, SourceIP: d.SourceIP, Region: d.Region, Account: d.Account,
-				Group: strings.Split(k.group, "\x00"), Count: n, Event: d.Event,
+				Group: strings.Split(k.group, "\x00"), Count: n, Event: d.Event, flat: d.flat,
 			})
 			// Start over for the group: one detection per completed window.
 			cr.groups[k.group] = &corrState{times: make([][]time.Time, len(cr.bases)), values: map[string]time.Time{}}

@@ -6,7 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ruleatlas/ruleatlas/format"
 	"github.com/ruleatlas/ruleatlas/rule"
@@ -53,8 +56,15 @@ type Skipped struct {
 // databases (SQLite files written by build). Rules that cannot be read or evaluated are
 // returned as skipped with the reason; correlations whose base rules are missing too.
 func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
-	var rules []*rule.Rule
-	var skipped []Skipped
+	// Parsing YAML is most of the time spent loading and it comes before any event is read,
+	// so it bounds how much a hunt gains from more cores: files are parsed in parallel into
+	// the slots of items, which keep the order of the walk.
+	type item struct {
+		path  string // a rule file to parse; empty when the item is already resolved
+		rules []*rule.Rule
+		sk    []Skipped
+	}
+	var items []item
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -64,12 +74,11 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 		case st.IsDir():
 			err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 				if err != nil {
-					skipped = append(skipped, Skipped{Path: path, Reason: err.Error()})
+					items = append(items, item{sk: []Skipped{{Path: path, Reason: err.Error()}}})
 					return nil
 				}
 				if d.Type().IsRegular() {
-					rs, sk := parseFile(path)
-					rules, skipped = append(rules, rs...), append(skipped, sk...)
+					items = append(items, item{path: path})
 				}
 				return nil
 			})
@@ -81,11 +90,33 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			rules = append(rules, rs...)
+			items = append(items, item{rules: rs})
 		default:
-			rs, sk := parseFile(p)
-			rules, skipped = append(rules, rs...), append(skipped, sk...)
+			items = append(items, item{path: p})
 		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(items) {
+					return
+				}
+				if it := &items[i]; it.path != "" {
+					it.rules, it.sk = parseFile(it.path)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var rules []*rule.Rule
+	var skipped []Skipped
+	for _, it := range items {
+		rules, skipped = append(rules, it.rules...), append(skipped, it.sk...)
 	}
 	var progs []*Program
 	for _, r := range rules {

@@ -110,22 +110,52 @@ func (c *csvWriter) Close() error {
 type jsonlWriter struct {
 	w   *bufio.Writer
 	buf []byte
+	// heads and file cache escaped text that repeats from line to line: a rule's id, title and
+	// level, and the file name. Output is written by the one goroutine that keeps input order,
+	// so with several workers its time bounds the whole run; escaping these strings for every
+	// detection was a large part of it.
+	heads    map[*Program]*jsonlHead
+	file     string
+	fileJSON []byte
+}
+
+// jsonlHead is the start of a line for one rule, up to and including the level; the strings
+// it was made from are kept so that a detection carrying other values is not given it.
+type jsonlHead struct {
+	id, title, level string
+	b                []byte
+}
+
+func (j *jsonlWriter) appendHead(b []byte, d *Detection) []byte {
+	h := j.heads[d.Program]
+	if h == nil || h.id != d.RuleID || h.title != d.Title || h.level != d.Level {
+		var hb []byte
+		hb = append(hb, `{"rule_id":`...)
+		hb = appendJSONString(hb, d.RuleID)
+		hb = append(hb, `,"title":`...)
+		hb = appendJSONString(hb, d.Title)
+		hb = append(hb, `,"level":`...)
+		hb = appendJSONString(hb, d.Level)
+		h = &jsonlHead{id: d.RuleID, title: d.Title, level: d.Level, b: hb}
+		if j.heads == nil {
+			j.heads = map[*Program]*jsonlHead{}
+		}
+		j.heads[d.Program] = h
+	}
+	return append(b, h.b...)
 }
 
 // Write appends one JSON object by hand: encoding/json would re-validate and re-compact the
 // event, which costs as much as decoding it.
 func (j *jsonlWriter) Write(d *Detection) error {
-	b := j.buf[:0]
-	b = append(b, `{"rule_id":`...)
-	b = appendJSONString(b, d.RuleID)
-	b = append(b, `,"title":`...)
-	b = appendJSONString(b, d.Title)
-	b = append(b, `,"level":`...)
-	b = appendJSONString(b, d.Level)
+	b := j.appendHead(j.buf[:0], d)
 	b = append(b, `,"timestamp":`...)
 	b = appendJSONString(b, d.Timestamp)
 	b = append(b, `,"file":`...)
-	b = appendJSONString(b, d.File)
+	if d.File != j.file || j.fileJSON == nil {
+		j.file, j.fileJSON = d.File, appendJSONString(j.fileJSON[:0], d.File)
+	}
+	b = append(b, j.fileJSON...)
 	b = append(b, `,"record":`...)
 	b = strconv.AppendInt(b, d.Record, 10)
 	for _, f := range [][2]string{{"event_name", d.EventName}, {"user", d.User}, {"source_ip", d.SourceIP}, {"region", d.Region}, {"account", d.Account}} {
@@ -148,7 +178,7 @@ func (j *jsonlWriter) Write(d *Detection) error {
 		b = strconv.AppendInt(b, int64(d.Count), 10)
 	}
 	b = append(b, `,"event":`...)
-	if bytes.IndexByte(d.Event, '\n') >= 0 || bytes.IndexByte(d.Event, '\r') >= 0 {
+	if !d.flat && (bytes.IndexByte(d.Event, '\n') >= 0 || bytes.IndexByte(d.Event, '\r') >= 0) {
 		var c bytes.Buffer
 		if json.Compact(&c, d.Event) == nil {
 			b = append(b, c.Bytes()...)
@@ -156,12 +186,17 @@ func (j *jsonlWriter) Write(d *Detection) error {
 			// Not valid JSON in a part no rule read: keep the text as a string.
 			b = appendJSONString(b, string(d.Event))
 		}
-	} else {
-		b = append(b, d.Event...)
+		b = append(b, '}', '\n')
+		j.buf = b
+		_, err := j.w.Write(b)
+		return err
 	}
-	b = append(b, '}', '\n')
 	j.buf = b
-	_, err := j.w.Write(b)
+	// The event, most of the line, goes straight to the buffered writer rather than through
+	// j.buf: one copy of it instead of two.
+	j.w.Write(b)
+	j.w.Write(d.Event)
+	_, err := j.w.WriteString("}\n")
 	return err
 }
 
@@ -171,6 +206,11 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Most values need no escaping: pass them eight bytes at a time.
+		if i+8 <= len(s) && !wordNeedsEscape(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -199,6 +239,22 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// wordNeedsEscape reports whether any of the 8 bytes of w is a control character, '"', '\\'
+// or not ASCII. The appendJSONString loop, which writes detection fields in the one goroutine
+// that keeps output in order, spent most of its time testing bytes one by one.
+func wordNeedsEscape(w string) bool {
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if x&highs != 0 {
+		return true
+	}
+	// With every byte below 0x80, (v - ones) & ^v & highs is non-zero exactly when some byte of
+	// v is zero, and x - 0x20*ones borrows into a high bit exactly when some byte is below 0x20.
+	zero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	return (x-0x20*ones)&^x&highs != 0 || zero(x^('"'*ones)) || zero(x^('\\'*ones))
 }
 
 func (j *jsonlWriter) Close() error { return j.w.Flush() }

@@ -44,8 +44,12 @@ type chunk struct {
 	data  []byte
 	first int64 // record number of the first line or document in data
 	multi bool  // data holds whole multi-line documents rather than lines
+	noCR  bool  // data holds no '\r' (set for lines only): see Detection.flat
 	errs  []ReadError
 	bytes int64 // input bytes this chunk accounts for (compressed files: uncompressed)
+	// buf is the whole buffer data was cut from, when it can go back to the cutter's pool
+	// once the chunk's detections are written.
+	buf []byte
 }
 
 // listInputs expands paths: files as given, directories walked recursively (files that look
@@ -94,7 +98,7 @@ func looksLikeLog(path string) bool {
 
 // readFile cuts one file into chunks and sends them; it returns when the file is done or ctx
 // is cancelled. Errors are attached to chunks so they are reported in input order.
-func readFile(ctx context.Context, name string, stdin io.Reader, send func(*chunk) bool) {
+func readFile(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) {
 	var r io.Reader
 	if name == "-" {
 		r = stdin
@@ -120,7 +124,7 @@ func readFile(ctx context.Context, name string, stdin io.Reader, send func(*chun
 	} else {
 		r = br
 	}
-	c := cutter{name: name, r: r, send: send, ctx: ctx}
+	c := cutter{name: name, r: r, send: send, ctx: ctx, pool: pool}
 	c.run()
 }
 
@@ -135,10 +139,29 @@ type cutter struct {
 	record int64 // record number of the next line or document
 	skip   bool  // discarding an oversized line up to its newline
 	stop   bool  // the rest of the input is skipped
+	// pool, when not nil, holds buffers of chunkSize bytes given back after use (see
+	// Options.Transient); whole is the buffer being filled as it was allocated, nil when it is
+	// not of that size.
+	pool  chan []byte
+	whole []byte
+}
+
+// alloc returns a buffer of length n and capacity chunkSize, from the pool when one is there.
+// A fresh one costs zeroing a megabyte and, across a run, garbage collections.
+func (c *cutter) alloc(n int) []byte {
+	select {
+	case b := <-c.pool: // never ready when pool is nil
+		c.whole = b
+		return b[:n]
+	default:
+	}
+	b := make([]byte, n, chunkSize)
+	c.whole = b[:chunkSize]
+	return b
 }
 
 func (c *cutter) run() {
-	buf := make([]byte, 0, chunkSize)
+	buf := c.alloc(0)
 	eof := false
 	for !eof {
 		if c.ctx.Err() != nil {
@@ -181,6 +204,7 @@ func (c *cutter) run() {
 			nb := make([]byte, len(buf), 2*cap(buf))
 			copy(nb, buf)
 			buf = nb
+			c.whole = nil
 		}
 	}
 }
@@ -275,11 +299,14 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 		}
 	}
 	if end > 0 {
-		ch := &chunk{file: c.name, data: buf[:end:end], first: c.record, multi: c.multi, bytes: int64(end)}
+		ch := &chunk{file: c.name, data: buf[:end:end], first: c.record, multi: c.multi, bytes: int64(end), buf: c.whole}
 		if c.multi {
 			c.record += n
 		} else {
 			c.record += int64(bytes.Count(buf[:end], []byte{'\n'}))
+			// One look over the chunk here spares one over each detected event later, in the
+			// goroutine that writes output; most events are detected, many more than once.
+			ch.noCR = bytes.IndexByte(buf[:end], '\r') < 0
 		}
 		if !c.send(ch) {
 			c.stop = true
@@ -300,7 +327,13 @@ func lineStart(buf []byte, i int) int {
 
 // keep moves buf[from:to] to the start of a fresh buffer of the same capacity.
 func (c *cutter) keep(buf []byte, from, to int) []byte {
-	nb := make([]byte, to-from, max(cap(buf), chunkSize))
+	var nb []byte
+	if cap(buf) <= chunkSize {
+		nb = c.alloc(to - from)
+	} else {
+		nb = make([]byte, to-from, cap(buf))
+		c.whole = nil
+	}
 	copy(nb, buf[from:to])
 	return nb
 }

@@ -191,3 +191,47 @@ func TestOrderAcrossThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestTransientReusesBuffersSafely: with Options.Transient, input buffers are read into again
+// once their detections are emitted. Over many chunks and a few workers, each detection must
+// still carry its own event and record when emit sees it, with or without reuse.
+func TestTransientReusesBuffersSafely(t *testing.T) {
+	var in bytes.Buffer
+	pad := strings.Repeat("x", 200)
+	n := 0
+	for in.Len() < 6*chunkSize {
+		name := "Miss"
+		if n%3 != 2 {
+			name = "Hit"
+		}
+		fmt.Fprintf(&in, "{\"eventName\":%q,\"n\":%d,\"pad\":%q}\n", name, n, pad)
+		n++
+	}
+	f := filepath.Join(t.TempDir(), "many.jsonl")
+	if err := os.WriteFile(f, in.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set := huntSet(t)
+	for _, threads := range []int{1, 3} {
+		for _, transient := range []bool{false, true} {
+			var count int
+			_, err := Run(context.Background(), set, []string{f}, Options{Threads: threads, Transient: transient}, func(d *Detection) error {
+				want := fmt.Sprintf("{\"eventName\":\"Hit\",\"n\":%d,\"pad\":%q}", d.Record, pad)
+				if string(d.Event) != want {
+					return fmt.Errorf("record %d: event %.60s…", d.Record, d.Event)
+				}
+				if d.Record%3 == 2 || (count > 0 && d.Record != int64(count/2*3+count%2)) {
+					return fmt.Errorf("detection %d: record %d, out of order", count, d.Record)
+				}
+				count++
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("threads %d, transient %v: %v", threads, transient, err)
+			}
+			if want := n - n/3; count != want {
+				t.Errorf("threads %d, transient %v: %d detections, want %d", threads, transient, count, want)
+			}
+		}
+	}
+}

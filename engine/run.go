@@ -16,6 +16,10 @@ type Options struct {
 	Threads  int       // workers; 0: one per core
 	MinLevel string    // detections below this level are not reported (correlations still see them)
 	Stdin    io.Reader // read for the input "-"
+	// Transient: emit keeps neither the Detection nor its Event after it returns (it writes
+	// them out, say). Run then reads into buffers it has already used, instead of allocating
+	// and zeroing new ones, which with several workers is a sizeable share of the CPU time.
+	Transient bool
 }
 
 // Detection is one rule matching one event (or, for a correlation, the event completing it).
@@ -37,6 +41,9 @@ type Detection struct {
 	Event     json.RawMessage `json:"event"`
 
 	corr []corrKey // group keys for the correlations this rule is a base of
+	// flat: Event holds no '\n' or '\r', so it can be written out on one line as it is,
+	// without looking through it again in the goroutine that writes detections in order.
+	flat bool
 }
 
 // Stats summarise a run.
@@ -60,6 +67,7 @@ type result struct {
 	errs   []ReadError
 	events int64
 	bytes  int64
+	buf    []byte // the chunk's buffer, to give back to the pool (see chunk.buf)
 }
 
 // Run evaluates the set over the events of the inputs (files, directories, "-" for stdin),
@@ -85,6 +93,12 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	results := make(chan *result, threads*2)
 	// inflight bounds the chunks read but not yet written out, so memory stays flat.
 	inflight := make(chan struct{}, threads*3)
+	// pool holds buffers whose detections have all been emitted. Up to the chunks in flight,
+	// the one being filled and one being handed over can be out of it.
+	var pool chan []byte
+	if opts.Transient {
+		pool = make(chan []byte, threads*3+2)
+	}
 
 	go func() {
 		defer close(chunks)
@@ -105,7 +119,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 			}
 		}
 		for _, f := range files {
-			readFile(ctx, f, opts.Stdin, send)
+			readFile(ctx, f, opts.Stdin, pool, send)
 			if ctx.Err() != nil {
 				return
 			}
@@ -142,33 +156,17 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 			delete(pending, next)
 			next++
 			<-inflight
-			if emitErr != nil {
-				continue
-			}
-			st.Events += r.events
-			st.Bytes += r.bytes
-			for _, e := range r.errs {
-				st.addErr(e)
-			}
-			for i := range r.dets {
-				d := &r.dets[i]
-				out := []*Detection{}
-				if d.Program.generate {
-					out = append(out, d)
+			if emitErr == nil {
+				emitErr = emitResult(r, st, corr, minRank, emit)
+				if emitErr != nil {
+					cancel()
 				}
-				out = append(out, corr.feed(d)...)
-				for _, o := range out {
-					if levelRank(o.Level) < minRank {
-						continue
-					}
-					st.Detections++
-					st.ByLevel[o.Level]++
-					st.ByRule[o.Program]++
-					if err := emit(o); err != nil {
-						emitErr = err
-						cancel()
-						break
-					}
+			}
+			if pool != nil && r.buf != nil {
+				// Its detections are written and not kept: the buffer can be read into again.
+				select {
+				case pool <- r.buf:
+				default:
 				}
 			}
 		}
@@ -178,6 +176,39 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 		return st, emitErr
 	}
 	return st, ctx.Err()
+}
+
+// emitResult accounts for one chunk's result and emits its detections, with the correlations
+// they complete, in order.
+func emitResult(r *result, st *Stats, corr *correlator, minRank int, emit func(*Detection) error) error {
+	st.Events += r.events
+	st.Bytes += r.bytes
+	for _, e := range r.errs {
+		st.addErr(e)
+	}
+	one := func(o *Detection) error {
+		if levelRank(o.Level) < minRank {
+			return nil
+		}
+		st.Detections++
+		st.ByLevel[o.Level]++
+		st.ByRule[o.Program]++
+		return emit(o)
+	}
+	for i := range r.dets {
+		d := &r.dets[i]
+		if d.Program.generate {
+			if err := one(d); err != nil {
+				return err
+			}
+		}
+		for _, o := range corr.feed(d) {
+			if err := one(o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Stats) addErr(e ReadError) {
@@ -206,6 +237,7 @@ func levelRank(l string) int {
 type worker struct {
 	set     *Set
 	ev      Event
+	flat    bool // the chunk being processed is lines without '\r': see Detection.flat
 	matches []int
 	// visit, when set, receives each event instead of the set's evaluation; it returns false
 	// to stop reading.
@@ -223,8 +255,9 @@ func newWorker(set *Set) *worker {
 }
 
 func (w *worker) process(c *chunk) *result {
-	r := &result{seq: c.seq, errs: c.errs, bytes: c.bytes}
+	r := &result{seq: c.seq, errs: c.errs, bytes: c.bytes, buf: c.buf}
 	d := c.data
+	w.flat = !c.multi && c.noCR
 	if c.multi {
 		rec := c.first
 		for i := skipWS(d, 0); i < len(d) && !w.stop; i = skipWS(d, i) {
@@ -352,6 +385,7 @@ func (w *worker) evaluate(e *Event, r *result) {
 		// The chunk's bytes are never reused: the detection keeps a slice of them.
 		d.Event = json.RawMessage(e.Raw)
 		d.corr = w.set.corr.keys(pi, e)
+		d.flat = w.flat
 		r.dets = append(r.dets, d)
 	}
 }

@@ -65,7 +65,8 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	st, runErr := engine.Run(ctx, set, logs, engine.Options{Threads: *threads, MinLevel: strings.ToLower(*minLevel), Stdin: os.Stdin}, w.Write)
+	// The writers copy each detection out before returning (Transient).
+	st, runErr := engine.Run(ctx, set, logs, engine.Options{Threads: *threads, MinLevel: strings.ToLower(*minLevel), Stdin: os.Stdin, Transient: true}, w.Write)
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
