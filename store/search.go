@@ -45,43 +45,38 @@ const (
 
 // Filter returns the values of a facet by name.
 func (q *Query) Filter(facet string) []string {
-	switch facet {
-	case FacetPlatform:
-		return q.Platform
-	case FacetTactic:
-		return q.Tactic
-	case FacetTechnique:
-		return q.Technique
-	case FacetProduct:
-		return q.Product
-	case FacetService:
-		return q.Service
-	case FacetSeverity:
-		return q.Severity
-	case FacetStatus:
-		return q.Status
+	if p := q.filter(facet); p != nil {
+		return *p
 	}
 	return nil
 }
 
 // SetFilter sets the values of a facet by name; unknown names are ignored.
 func (q *Query) SetFilter(facet string, values []string) {
+	if p := q.filter(facet); p != nil {
+		*p = values
+	}
+}
+
+// filter is where a facet's values live in q; nil for an unknown facet.
+func (q *Query) filter(facet string) *[]string {
 	switch facet {
 	case FacetPlatform:
-		q.Platform = values
+		return &q.Platform
 	case FacetTactic:
-		q.Tactic = values
+		return &q.Tactic
 	case FacetTechnique:
-		q.Technique = values
+		return &q.Technique
 	case FacetProduct:
-		q.Product = values
+		return &q.Product
 	case FacetService:
-		q.Service = values
+		return &q.Service
 	case FacetSeverity:
-		q.Severity = values
+		return &q.Severity
 	case FacetStatus:
-		q.Status = values
+		return &q.Status
 	}
+	return nil
 }
 
 // FacetCount is one value of a facet with the number of matching rules. Label is a readable

@@ -59,3 +59,22 @@ func TestCreateRemovesStaleTemporaryCatalogs(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryFiltersByName(t *testing.T) {
+	var q Query
+	for i, f := range Facets {
+		q.SetFilter(f, []string{f, string(rune('a' + i))})
+	}
+	q.SetFilter("nonsense", []string{"x"})
+	for i, f := range Facets {
+		if got := q.Filter(f); len(got) != 2 || got[0] != f || got[1] != string(rune('a'+i)) {
+			t.Errorf("Filter(%s) = %v", f, got)
+		}
+	}
+	if q.Platform[0] != FacetPlatform || q.Status[0] != FacetStatus || q.Technique[0] != FacetTechnique {
+		t.Errorf("filters landed in the wrong fields: %+v", q)
+	}
+	if q.Filter("nonsense") != nil {
+		t.Error("an unknown facet has values")
+	}
+}
