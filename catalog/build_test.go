@@ -51,6 +51,11 @@ func BenchmarkAnalyse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var size int64
+	for _, r := range rules {
+		size += int64(len(r.Body))
+	}
+	b.SetBytes(size) // rule text analysed
 	for b.Loop() {
 		analyse(rules)
 	}

@@ -557,6 +557,12 @@ func BenchmarkWrite(b *testing.B) {
 	for i := range rules {
 		rules[i] = genRule(i)
 	}
+	var size int64
+	for _, r := range rules {
+		js, _ := json.Marshal(r)
+		size += int64(len(js))
+	}
+	b.SetBytes(size) // rule documents stored
 	dir := b.TempDir()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -567,6 +573,11 @@ func BenchmarkWrite(b *testing.B) {
 
 func BenchmarkRule(b *testing.B) {
 	s := fixture(b, 5000, true)
+	doc, err := s.RuleJSON("gen-00000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc))) // one rule document read and decoded
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0

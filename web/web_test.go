@@ -620,6 +620,9 @@ func BenchmarkRulePage(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			s, _ := newTestServer(b, fixtureRules(), tc.opts)
 			req := httptest.NewRequest("GET", "/rules/"+userCreationID, nil)
+			first := httptest.NewRecorder()
+			s.ServeHTTP(first, req)
+			b.SetBytes(int64(first.Body.Len())) // page bytes served
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
