@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"hash/fnv"
@@ -47,13 +48,41 @@ func (s *Server) rulePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h["Etag"] = []string{page.etag}
+	body, etag := page.body, page.etag
+	h["Vary"] = varyValue
+	if page.gz != nil && acceptsGzip(r) {
+		// Each encoding is its own representation, so it has its own entity tag.
+		body, etag = page.gz, page.etag[:len(page.etag)-1]+`-gz"`
+		h["Content-Encoding"] = gzipValue
+	}
+	h["Etag"] = []string{etag}
 	h["Cache-Control"] = noCacheValue // revalidate: a new build may change the page
-	if r.Header.Get("If-None-Match") == page.etag {
+	if r.Header.Get("If-None-Match") == etag {
+		delete(h, "Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeBody(w, http.StatusOK, "text/html; charset=utf-8", page.body)
+	writeBody(w, http.StatusOK, "text/html; charset=utf-8", body)
+}
+
+var (
+	varyValue = []string{"Accept-Encoding"}
+	gzipValue = []string{"gzip"}
+)
+
+// acceptsGzip reports whether the request's Accept-Encoding lists gzip with a non-zero quality.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 var noCacheValue = []string{"no-cache"}
@@ -72,7 +101,13 @@ func (s *Server) renderRule(g *generation, id string) (*pageEntry, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	return &pageEntry{body: bytes.Clone(buf.Bytes()), etag: `"` + g.tag + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`}, nil
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression) // a valid level never fails
+	zw.Write(buf.Bytes())
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return &pageEntry{body: bytes.Clone(buf.Bytes()), gz: gz.Bytes(), etag: `"` + g.tag + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`}, nil
 }
 
 func (s *Server) attack(w http.ResponseWriter, r *http.Request) {

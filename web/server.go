@@ -422,7 +422,13 @@ type pageCache struct {
 type pageEntry struct {
 	body []byte
 	etag string
+	// gz is body gzip-compressed once, when rendered: browsers ask for it, and a rule page
+	// shrinks to about a third.
+	gz []byte
 }
+
+// size is what the entry holds in the cache.
+func (e *pageEntry) size() int { return len(e.body) + len(e.gz) }
 
 type flight struct {
 	done  chan struct{}
@@ -488,7 +494,7 @@ func (c *pageCache) put(key string, e *pageEntry) {
 
 // add stores an entry; c.mu is held.
 func (c *pageCache) add(key string, e *pageEntry) {
-	n := len(e.body)
+	n := e.size()
 	if c.max <= 0 || n > c.max/16 {
 		return
 	}
@@ -498,7 +504,7 @@ func (c *pageCache) add(key string, e *pageEntry) {
 	if c.size+n > c.max {
 		for k, v := range c.pages {
 			delete(c.pages, k)
-			c.size -= len(v.body)
+			c.size -= v.size()
 			if c.size+n <= c.max*3/4 {
 				break
 			}
