@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
@@ -367,7 +368,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"show"}, {"build", "stray"}} {
 		_, _, err := runCmd(t, args...)
 		var ue usageError
-		if err == nil || !errorsAs(err, &ue) {
+		if err == nil || !errors.As(err, &ue) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
 	}
