@@ -29,7 +29,12 @@ type Program struct {
 	windows bool
 	// corr is set for a correlation rule, which has no per-event logic of its own.
 	corr *rule.Aggregate
-	// generate: a base rule of a correlation still reports its own matches.
+	// keepRefs: the correlation says generate: true, so the rules it refers to still report.
+	keepRefs bool
+	// aggregate is set for a rule whose condition ends in a Sigma v1 aggregation: the
+	// correlation computing it over the rule's own matches, which it reports instead of them.
+	aggregate *rule.Aggregate
+	// generate: the program's matches are reported (they are not only fed to correlations).
 	generate bool
 	// full: the program reads paths the set's first scanning pass leaves out.
 	full bool
@@ -99,24 +104,14 @@ type pred struct {
 // values, an unsupported modifier) give an error saying why.
 func Compile(r *rule.Rule) (*Program, error) {
 	p := &Program{Rule: r, Level: level(r.Severity), generate: true}
-	for i := range r.Stages {
-		s := &r.Stages[i]
-		if s.Kind == rule.StageAggregate && s.Aggregate != nil && len(s.Aggregate.Rules) > 0 {
-			if err := supportedCorrelation(s.Aggregate); err != nil {
-				return nil, err
-			}
-			p.corr = s.Aggregate
-			// Sigma correlation specification, "Generate": by default only the correlation
-			// is generated, not the rules it refers to.
-			p.generate = false
-			for _, d := range r.Details {
-				if d.Label == "generate" && strings.EqualFold(d.Value, "true") {
-					p.generate = true
-				}
-			}
-			return p, nil
-		}
+	if a := correlationStage(r); a != nil {
+		return compileCorrelation(p, r, a)
 	}
+	agg, err := legacyAggregation(r)
+	if err != nil {
+		return nil, err
+	}
+	p.aggregate = agg
 	if p.windows = isWindows(r.LogSource); p.windows {
 		return compileWindows(p, r)
 	}
@@ -128,6 +123,34 @@ func Compile(r *rule.Rule) (*Program, error) {
 	p.root, p.stages = root, stages
 	for i, g := range gs {
 		p.guards = append(p.guards, guard{g, pg[i].why})
+	}
+	return p, nil
+}
+
+// correlationStage returns the aggregate of a correlation rule, nil for other rules.
+func correlationStage(r *rule.Rule) *rule.Aggregate {
+	if r.Class != rule.ClassCorrelation {
+		return nil
+	}
+	for i := range r.Stages {
+		if s := &r.Stages[i]; s.Kind == rule.StageAggregate && s.Aggregate != nil {
+			return s.Aggregate
+		}
+	}
+	return nil
+}
+
+func compileCorrelation(p *Program, r *rule.Rule, a *rule.Aggregate) (*Program, error) {
+	if err := supportedCorrelation(a); err != nil {
+		return nil, err
+	}
+	p.corr = a
+	// Sigma correlation specification, "Generate": by default only the correlation is
+	// generated, not the rules it refers to.
+	for _, d := range r.Details {
+		if d.Label == "generate" && strings.EqualFold(d.Value, "true") {
+			p.keepRefs = true
+		}
 	}
 	return p, nil
 }
@@ -175,7 +198,9 @@ func compileRule(p *Program, r *rule.Rule, rename map[string]string, guards []gu
 		case rule.StageOpaque:
 			return nil, nil, nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
 		case rule.StageAggregate:
-			return nil, nil, nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
+			if p.aggregate == nil {
+				return nil, nil, nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
+			}
 		}
 	}
 	if len(conds) == 0 {

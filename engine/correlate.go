@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -11,38 +9,52 @@ import (
 	"github.com/ruleatlas/ruleatlas/rule"
 )
 
-// Correlation rules (Sigma correlation specification) aggregate the matches of base rules over
-// the stream, per group of group-by values, within a timespan: event_count, value_count,
-// temporal and temporal_ordered. Workers compute each base match's group key; state is kept
-// and updated in input order by Run.
+// Correlation rules (Sigma correlation specification v2.1) aggregate the matches of the rules
+// they refer to over the stream, per group of group-by values, within a timespan: event_count,
+// value_count, temporal, temporal_ordered, value_sum, value_avg and value_percentile. A rule
+// referred to may itself be a correlation ("Related rules": "Refers to one or multiple Sigma or
+// Correlations rules. Allowing the user to chain multiple correlations together"): its
+// detections feed the correlations above it. A Sigma v1 aggregation in a rule's condition
+// (`selection | count() by x > 10`) is the correlation of the same function over the rule's
+// own matches. Workers compute the keys of each match (keys); the state is kept and updated in
+// input order (feed).
 
-// corrKey is, for one base match, the correlation it feeds and its group.
+// corrKey is, for one match, a correlation it feeds and its group there.
 type corrKey struct {
 	corr  int    // index into correlator.cs
-	step  int    // position of the base rule in the correlation's rule list
+	step  int    // position, in the correlation's rule list, of the rule whose detection this is
 	group string // group-by values joined
-	value string // value_count: the counted field's value
+	value string // the aggregated field's value (value_count and the metric types)
+	num   float64
+	isNum bool // value is a number (the metric types read num)
 }
 
 type correlation struct {
 	prog   *Program
 	agg    *rule.Aggregate
-	window time.Duration
-	bases  []int // program index of each referenced rule, in the order listed
-	groups map[string]*corrState
+	window time.Duration // 0: no timespan, the whole stream
+	bases  []int         // program index of each step's rule, in the order listed
+	// subs is, per step, the correlation (index into correlator.cs) whose detections the step
+	// takes, or -1 when it takes a rule's matches.
+	subs []int
+	// inherit is, per step taking a correlation, per group-by field, the position of the same
+	// field in that correlation's group, or -1: its value is then read from the event.
+	inherit [][]int
+	// inheritValue is, per step taking a correlation, the position of the aggregated field in
+	// that correlation's group, or -1.
+	inheritValue []int
+	// reports: the correlation's detections are reported, not only fed to those above it.
+	reports bool
+	groups  map[string]*corrState
 }
 
-type corrState struct {
-	times  [][]time.Time        // per step: match times within the window
-	values map[string]time.Time // value_count: last time each value was seen
-	last   time.Time
-}
-
-// baseRef is, for a base program, where it feeds and the paths of the group-by fields in it.
+// baseRef is, for a program whose matches feed a correlation (directly, or through the
+// correlations above the ones it feeds), where and the slots of the fields to read.
 type baseRef struct {
 	corr, step int
 	groupSlots [][]int // per group-by field, the slots of its paths
-	valueSlots []int   // value_count: the slots of the counted field
+	valueSlots []int   // the slots of the aggregated field
+	numeric    bool    // the aggregated value is read as a number
 }
 
 type correlator struct {
@@ -50,82 +62,152 @@ type correlator struct {
 	bases map[int][]baseRef // program index → correlations it feeds
 }
 
-// resolveCorrelations links correlation programs to their base rules (by id, name or title)
-// and marks the bases that still report on their own.
+// newCorrelator links correlations to the rules they refer to (by id, name or title), legacy
+// aggregations to their own rule, and decides what reports on its own.
 func newCorrelator(set *Set) *correlator {
 	c := &correlator{bases: map[int][]baseRef{}}
-	for _, p := range set.Programs {
-		if p.corr == nil {
-			p.generate = true
+	progs := set.Programs
+	links := linkCorrelations(progs)
+	corrOf := map[int]int{} // program index → the correlation it is, or carries
+	for i, p := range progs {
+		// A rule with a legacy aggregation reports its aggregate, never its single matches.
+		p.generate = p.aggregate == nil
+		switch {
+		case p.aggregate != nil:
+			corrOf[i] = c.add(p, p.aggregate, []int{i})
+		case p.corr != nil && links.problem[i] == "":
+			corrOf[i] = c.add(p, p.corr, links.refs[i])
 		}
 	}
-	// A reference resolves to a rule of the correlation's own file first (base rules usually
-	// sit beside it, and corpora hold copies of rules), then to any loaded rule.
-	find := func(ref, path string) int {
-		for _, samePath := range []bool{true, false} {
-			for _, byTitle := range []bool{false, true} {
-				for i, p := range set.Programs {
-					r := p.Rule
-					if samePath && r.Source.Path != path {
-						continue
-					}
-					if (!byTitle && (r.ID == ref || (r.Name != "" && r.Name == ref))) || (byTitle && r.Title == ref) {
-						return i
-					}
-				}
+	for _, cr := range c.cs {
+		for step, b := range cr.bases {
+			if sub, ok := corrOf[b]; ok && cr.prog.corr != nil {
+				cr.subs[step] = sub
 			}
 		}
-		return -1
 	}
-	for _, p := range set.Programs {
-		if p.corr == nil {
-			continue
-		}
-		cr := &correlation{prog: p, agg: p.corr, window: time.Duration(p.corr.WindowSeconds * float64(time.Second)), groups: map[string]*corrState{}}
-		ok := true
-		for _, ref := range p.corr.Rules {
-			i := find(ref, p.Rule.Source.Path)
-			if i < 0 {
-				ok = false
-				break
-			}
-			cr.bases = append(cr.bases, i)
-		}
-		if !ok || len(cr.bases) == 0 {
-			continue
-		}
-		ci := len(c.cs)
-		c.cs = append(c.cs, cr)
-		for _, bi := range cr.bases {
-			if _, seen := c.bases[bi]; !seen {
-				set.Programs[bi].generate = false
-			}
-			// Correlation specification, "Generate": the referred rules report on their own
-			// only when a correlation using them says generate: true.
-			set.Programs[bi].generate = set.Programs[bi].generate || p.generate
-			if c.bases[bi] == nil {
-				c.bases[bi] = []baseRef{}
-			}
-		}
-		for step, bi := range cr.bases {
-			base := set.Programs[bi]
-			br := baseRef{corr: ci, step: step}
-			for _, g := range p.corr.GroupBy {
-				name := g
-				if a, ok := p.corr.Aliases[g]; ok {
-					if f, ok := a[p.corr.Rules[step]]; ok {
-						name = f
-					}
-				}
-				br.groupSlots = append(br.groupSlots, set.fieldSlots(name, base.windows))
-			}
-			if p.corr.Field != "" {
-				br.valueSlots = set.fieldSlots(p.corr.Field, base.windows)
-			}
-			c.bases[bi] = append(c.bases[bi], br)
+	c.decideReports(progs, corrOf)
+	for ci, cr := range c.cs {
+		for step := range cr.bases {
+			c.linkStep(set, ci, step)
 		}
 	}
 	return c
+}
+
+// add appends a correlation over the programs of bases, one per step, and returns its index.
+func (c *correlator) add(p *Program, a *rule.Aggregate, bases []int) int {
+	n := len(bases)
+	cr := &correlation{
+		prog: p, agg: a, window: time.Duration(a.WindowSeconds * float64(time.Second)), bases: bases,
+		subs: make([]int, n), inherit: make([][]int, n), inheritValue: make([]int, n),
+		reports: true, groups: map[string]*corrState{},
+	}
+	for i := range cr.subs {
+		cr.subs[i], cr.inheritValue[i] = -1, -1
+	}
+	c.cs = append(c.cs, cr)
+	return len(c.cs) - 1
+}
+
+// decideReports applies the correlation specification, "Generate": "defines if the rules
+// referred from the correlation rule should be converted as stand-alone rules or if only the
+// correlation query should be generated (default)". A rule referred to, detection or
+// correlation alike ("Correlation rules": the rules that build a correlation "are not producing
+// individual, independent queries"), reports on its own only when a correlation referring to
+// it says generate: true.
+func (c *correlator) decideReports(progs []*Program, corrOf map[int]int) {
+	keep := map[int]bool{}
+	for _, cr := range c.cs {
+		if cr.prog.corr == nil {
+			continue // a legacy aggregation refers to its own matches
+		}
+		for _, b := range cr.bases {
+			keep[b] = keep[b] || cr.prog.keepRefs
+		}
+	}
+	for b, k := range keep {
+		if ci, ok := corrOf[b]; ok {
+			c.cs[ci].reports = k
+		} else {
+			progs[b].generate = k
+		}
+	}
+}
+
+// linkStep records, for every program whose matches reach the step, the fields to read.
+func (c *correlator) linkStep(set *Set, ci, step int) {
+	cr := c.cs[ci]
+	sub := cr.subs[step]
+	if sub < 0 {
+		c.addRef(set, ci, step, cr.bases[step])
+		return
+	}
+	// The values of the group-by fields that the correlation below groups by are its own;
+	// the others are read from the event that completed it.
+	below := c.cs[sub].agg.GroupBy
+	for _, g := range cr.agg.GroupBy {
+		cr.inherit[step] = append(cr.inherit[step], indexOf(below, cr.fieldName(g, step)))
+	}
+	if cr.agg.Field != "" {
+		cr.inheritValue[step] = indexOf(below, cr.fieldName(cr.agg.Field, step))
+	}
+	for _, b := range c.feeders(sub) {
+		c.addRef(set, ci, step, b)
+	}
+}
+
+// feeders returns the programs whose matches reach a correlation, through the correlations
+// below it too. Links have no cycles.
+func (c *correlator) feeders(ci int) []int {
+	var out []int
+	for step, b := range c.cs[ci].bases {
+		if sub := c.cs[ci].subs[step]; sub >= 0 {
+			out = append(out, c.feeders(sub)...)
+		} else {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// addRef records that the matches of program b reach step of correlation ci, once.
+func (c *correlator) addRef(set *Set, ci, step, b int) {
+	for _, br := range c.bases[b] {
+		if br.corr == ci && br.step == step {
+			return
+		}
+	}
+	cr := c.cs[ci]
+	base := set.Programs[b]
+	br := baseRef{corr: ci, step: step, numeric: isMetric(cr.agg.Function)}
+	for _, g := range cr.agg.GroupBy {
+		br.groupSlots = append(br.groupSlots, set.fieldSlots(cr.fieldName(g, step), base.windows))
+	}
+	if cr.agg.Field != "" {
+		br.valueSlots = set.fieldSlots(cr.fieldName(cr.agg.Field, step), base.windows)
+	}
+	c.bases[b] = append(c.bases[b], br)
+}
+
+// fieldName resolves a field through the correlation's aliases for the rule of a step
+// ("Field Name Aliases": an alias names, per referred rule, a field of its events).
+func (cr *correlation) fieldName(name string, step int) string {
+	if a, ok := cr.agg.Aliases[name]; ok && step < len(cr.agg.Rules) {
+		if f, ok := a[cr.agg.Rules[step]]; ok {
+			return f
+		}
+	}
+	return name
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // fieldSlots returns the slots of a field's paths, adding them to the set's trie.
@@ -137,25 +219,36 @@ func (s *Set) fieldSlots(name string, windows bool) []int {
 	return out
 }
 
-// keys computes, in a worker, the group keys of a base program's match.
+// keys computes, in a worker, the keys of a program's match: for the correlations it feeds,
+// and for those above them, which take them when a correlation below completes.
 func (c *correlator) keys(prog int, e *Event) []corrKey {
 	refs := c.bases[prog]
 	if len(refs) == 0 {
 		return nil
 	}
-	var out []corrKey
+	out := make([]corrKey, 0, len(refs))
 	for _, br := range refs {
-		var parts []string
-		for _, slots := range br.groupSlots {
-			parts = append(parts, firstText(e, slots))
-		}
-		k := corrKey{corr: br.corr, step: br.step, group: strings.Join(parts, "\x00")}
+		k := corrKey{corr: br.corr, step: br.step, group: groupKey(e, br.groupSlots)}
 		if br.valueSlots != nil {
 			k.value = firstText(e, br.valueSlots)
+			if br.numeric {
+				k.num, k.isNum = number(k.value)
+			}
 		}
 		out = append(out, k)
 	}
 	return out
+}
+
+func groupKey(e *Event, groupSlots [][]int) string {
+	if len(groupSlots) == 1 {
+		return firstText(e, groupSlots[0])
+	}
+	parts := make([]string, len(groupSlots))
+	for i, slots := range groupSlots {
+		parts[i] = firstText(e, slots)
+	}
+	return strings.Join(parts, "\x00")
 }
 
 func firstText(e *Event, slots []int) string {
@@ -167,131 +260,104 @@ func firstText(e *Event, slots []int) string {
 	return ""
 }
 
-// feed updates the correlations a base match feeds and returns the correlation detections it
-// completes.
+// number reads a value of a metric correlation. A value that is not a finite number (text, an
+// empty field) gives no number: the match it comes with is left out of the aggregate.
+func number(s string) (float64, bool) {
+	n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, false
+	}
+	return n, true
+}
+
+// feed updates the correlations a match feeds and returns the correlation detections it
+// completes that report, each followed by those it completes in turn up the chain.
 func (c *correlator) feed(d *Detection) []*Detection {
 	if len(d.corr) == 0 {
 		return nil
 	}
-	t, ok := parseTime(d.Timestamp)
 	var out []*Detection
+	c.feedFrom(d, -1, &out)
+	return out
+}
+
+// feedFrom updates the correlations that take d: a rule's match (from -1) or a detection of
+// correlation from. d's other keys are for correlations further up, carried along.
+func (c *correlator) feedFrom(d *Detection, from int, out *[]*Detection) {
+	t, ok := parseTime(d.Timestamp)
+	if !ok {
+		return // no time, no window
+	}
 	for _, k := range d.corr {
 		cr := c.cs[k.corr]
-		if !ok {
-			continue // no time, no window
+		if cr.subs[k.step] != from {
+			continue
 		}
-		st := cr.groups[k.group]
-		if st == nil {
-			st = &corrState{times: make([][]time.Time, len(cr.bases)), values: map[string]time.Time{}}
-			cr.groups[k.group] = st
+		v, fired := cr.add(k, t)
+		if !fired {
+			continue
 		}
-		if n, fired := cr.update(st, k, t); fired {
-			out = append(out, &Detection{
-				Program: cr.prog, RuleID: cr.prog.Rule.ID, Title: cr.prog.Rule.Title, Level: cr.prog.Level,
-				Timestamp: d.Timestamp, File: d.File, Record: d.Record,
-				EventName: d.EventName, User: d.User, SourceIP: d.SourceIP, Region: d.Region, Account: d.Account,
-				Group: strings.Split(k.group, "\x00"), Count: n, Event: d.Event, flat: d.flat,
-			})
-			// Start over for the group: one detection per completed window.
-			cr.groups[k.group] = &corrState{times: make([][]time.Time, len(cr.bases)), values: map[string]time.Time{}}
+		o := cr.detection(d, k.group, v)
+		o.corr = c.lift(d.corr, k.corr, k.group)
+		if cr.reports {
+			*out = append(*out, o)
+		}
+		if len(o.corr) > 0 {
+			c.feedFrom(o, k.corr, out)
+		}
+	}
+}
+
+// detection is the correlation's detection completed by d, in group, with the aggregated value.
+func (cr *correlation) detection(d *Detection, group string, v float64) *Detection {
+	o := &Detection{
+		Program: cr.prog, RuleID: cr.prog.Rule.ID, Title: cr.prog.Rule.Title, Level: cr.prog.Level,
+		Timestamp: d.Timestamp, File: d.File, Record: d.Record,
+		EventName: d.EventName, User: d.User, SourceIP: d.SourceIP, Region: d.Region, Account: d.Account,
+		Count: int(math.Round(v)), Event: d.Event, flat: d.flat,
+	}
+	if len(cr.agg.GroupBy) > 0 {
+		o.Group = strings.Split(group, "\x00")
+	}
+	return o
+}
+
+// lift returns the keys a detection of correlation sub, in group, carries up the chain: those
+// of the steps taking sub, with the group values sub has, and those of steps further up.
+func (c *correlator) lift(keys []corrKey, sub int, group string) []corrKey {
+	var out []corrKey
+	var parts []string
+	for _, k := range keys {
+		cr := c.cs[k.corr]
+		switch from := cr.subs[k.step]; {
+		case from == sub:
+			if parts == nil {
+				parts = strings.Split(group, "\x00")
+			}
+			out = append(out, cr.inherited(k, parts))
+		case from >= 0:
+			out = append(out, k)
 		}
 	}
 	return out
 }
 
-// update adds the match to the group's state and reports whether the correlation holds.
-func (cr *correlation) update(st *corrState, k corrKey, t time.Time) (int, bool) {
-	from := t.Add(-cr.window)
-	prune := func(ts []time.Time) []time.Time {
-		i := 0
-		for i < len(ts) && ts[i].Before(from) {
-			i++
-		}
-		return ts[i:]
-	}
-	st.times[k.step] = append(prune(st.times[k.step]), t)
-	switch cr.agg.Function {
-	case "event_count":
-		n := 0
-		for s := range st.times {
-			st.times[s] = prune(st.times[s])
-			n += len(st.times[s])
-		}
-		return n, holds(cr.agg.Conditions, float64(n))
-	case "value_count":
-		if k.value != "" {
-			st.values[k.value] = t
-		}
-		n := 0
-		for v, seen := range st.values {
-			if seen.Before(from) {
-				delete(st.values, v)
-				continue
-			}
-			n++
-		}
-		return n, holds(cr.agg.Conditions, float64(n))
-	case "temporal":
-		// Sigma correlation spec, "Temporal Proximity": all events defined by the referred
-		// rules must occur in the time frame; a condition may lower the number of rules.
-		n := 0
-		for s := range st.times {
-			st.times[s] = prune(st.times[s])
-			if len(st.times[s]) > 0 {
-				n++
+// inherited is k with the values the correlation below has for the fields it groups by.
+func (cr *correlation) inherited(k corrKey, below []string) corrKey {
+	if len(cr.inherit[k.step]) > 0 {
+		parts := strings.Split(k.group, "\x00")
+		for i, pos := range cr.inherit[k.step] {
+			if pos >= 0 && i < len(parts) && pos < len(below) {
+				parts[i] = below[pos]
 			}
 		}
-		if len(cr.agg.Conditions) > 0 {
-			return n, holds(cr.agg.Conditions, float64(n))
-		}
-		return n, n == len(cr.bases)
-	case "temporal_ordered":
-		// "requires in addition that the events appear in the order provided in the rules
-		// attribute": walk back from this match, taking for each earlier rule its latest
-		// match not after the next one's, and check the first is within the timespan.
-		if k.step != len(cr.bases)-1 {
-			return 0, false
-		}
-		next := t
-		for s := len(cr.bases) - 2; s >= 0; s-- {
-			ts := prune(st.times[s])
-			st.times[s] = ts
-			j := sort.Search(len(ts), func(i int) bool { return ts[i].After(next) }) - 1
-			if j < 0 {
-				return 0, false
-			}
-			next = ts[j]
-		}
-		return len(cr.bases), !next.Before(from)
+		k.group = strings.Join(parts, "\x00")
 	}
-	return 0, false
-}
-
-func holds(conds []rule.Threshold, v float64) bool {
-	if len(conds) == 0 {
-		return false
+	if pos := cr.inheritValue[k.step]; pos >= 0 && pos < len(below) {
+		k.value = below[pos]
+		k.num, k.isNum = number(k.value)
 	}
-	for _, c := range conds {
-		ok := false
-		switch c.Op {
-		case "gt":
-			ok = v > c.Value
-		case "gte":
-			ok = v >= c.Value
-		case "lt":
-			ok = v < c.Value
-		case "lte":
-			ok = v <= c.Value
-		case "eq":
-			ok = math.Abs(v-c.Value) < 1e-9
-		case "neq":
-			ok = math.Abs(v-c.Value) >= 1e-9
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+	return k
 }
 
 // parseTime reads an event timestamp: RFC 3339 (CloudTrail, Windows SystemTime), or epoch
@@ -312,16 +378,4 @@ func parseTime(s string) (time.Time, bool) {
 		return time.Unix(int64(n), 0), true
 	}
 	return time.Time{}, false
-}
-
-// supportedCorrelation says whether a correlation function can be evaluated.
-func supportedCorrelation(a *rule.Aggregate) error {
-	switch a.Function {
-	case "event_count", "value_count", "temporal", "temporal_ordered":
-		if a.Function == "value_count" && a.Field == "" {
-			return fmt.Errorf("value_count correlation without a field")
-		}
-		return nil
-	}
-	return fmt.Errorf("correlation type %q is not supported", a.Function)
 }

@@ -54,7 +54,8 @@ type Skipped struct {
 
 // LoadRules reads and compiles rules from files, directories (walked recursively) and catalog
 // databases (SQLite files written by build). Rules that cannot be read or evaluated are
-// returned as skipped with the reason; correlations whose base rules are missing too.
+// returned as skipped with the reason; so are correlations referring to rules that are missing
+// or cannot be evaluated, and correlations on a cycle of references.
 func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 	// Parsing YAML is most of the time spent loading and it comes before any event is read,
 	// so it bounds how much a hunt gains from more cores: files are parsed in parallel into
@@ -133,7 +134,8 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 		}
 		progs = append(progs, p)
 	}
-	return progs, skipped, nil
+	progs, broken := withoutBrokenCorrelations(progs)
+	return progs, append(skipped, broken...), nil
 }
 
 // parseFile parses one rule file; files of no known rule format are ignored.

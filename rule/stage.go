@@ -127,8 +127,9 @@ type Flags struct {
 
 // Aggregate describes an aggregation, correlation or legacy Sigma `| count() by` stage.
 type Aggregate struct {
-	// Function: count, value_count, sum, avg, percentile, temporal, temporal_ordered, near,
-	// or the native function name.
+	// Function: a correlation type (event_count, value_count, temporal, temporal_ordered,
+	// value_sum, value_avg, value_percentile), a legacy Sigma function (count, min, max, avg,
+	// sum, near) or the native function name.
 	Function string   `json:"function"`
 	Field    string   `json:"field,omitempty"`
 	GroupBy  []string `json:"group_by,omitempty"`
@@ -137,6 +138,9 @@ type Aggregate struct {
 	WindowSeconds float64 `json:"window_seconds,omitempty"`
 	// Conditions on the aggregated value, all of which must hold.
 	Conditions []Threshold `json:"conditions,omitempty"`
+	// Percentile is the rank, above 0 and at most 100, that a value_percentile correlation
+	// takes of the field's values (its condition's `percentile`); 0 when not given.
+	Percentile float64 `json:"percentile,omitempty"`
 	// Rules are the rules (or stages) aggregated, by reference as written.
 	Rules []string `json:"rules,omitempty"`
 	// Aliases map an alias field to the field it stands for in each referenced rule.

@@ -59,15 +59,24 @@ func (f *file) correlation(r *rule.Rule, key, c *yaml.Node) []error {
 				// value_count may count several fields together ("Value Count": linked by AND).
 				a.Field = strings.Join(stringList(v), ", ")
 			case "gt", "gte", "lt", "lte", "eq", "neq":
-				// ParseFloat also reads "inf" and "NaN", which compare with no count and which
-				// JSON cannot carry.
-				n, err := strconv.ParseFloat(scalar(v), 64)
-				if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+				n, err := conditionNumber(v)
+				if err != nil {
 					return []error{f.errorf(v, "correlation condition %s: expected a number, found %s", k.Value, kindName(v))}
 				}
 				a.Conditions = append(a.Conditions, rule.Threshold{Op: k.Value, Value: n})
+			case "percentile":
+				// The specification ("Value Percentile") names no parameter for the rank; the
+				// reference implementation, pySigma, reads it from the condition's percentile.
+				n, err := conditionNumber(v)
+				if err != nil {
+					return []error{f.errorf(v, "correlation condition percentile: expected a number, found %s", kindName(v))}
+				}
+				if !(n > 0 && n <= 100) {
+					f.note(r, pos(v), 0, fmt.Sprintf("correlation condition percentile %v is not above 0 and at most 100", n))
+				}
+				a.Percentile = n
 			default:
-				return []error{f.errorf(k, "correlation condition: unknown key %q (expected gt, gte, lt, lte, eq, neq or field)", k.Value)}
+				return []error{f.errorf(k, "correlation condition: unknown key %q (expected gt, gte, lt, lte, eq, neq, field or percentile)", k.Value)}
 			}
 		}
 	}
@@ -119,4 +128,17 @@ func (f *file) checkCorrelation(r *rule.Rule, c *yaml.Node, a *rule.Aggregate) {
 	if strings.HasPrefix(a.Function, "value_") && a.Field == "" {
 		f.note(r, at, 0, "correlation: "+a.Function+" without a condition field")
 	}
+	if a.Function == "value_percentile" && lookup(lookup(c, "condition"), "percentile") == nil {
+		f.note(r, at, 0, "correlation: value_percentile without a condition percentile")
+	}
+}
+
+// conditionNumber reads a number of a correlation condition. ParseFloat also reads "inf" and
+// "NaN", which compare with no value and which JSON cannot carry.
+func conditionNumber(v *yaml.Node) (float64, error) {
+	n, err := strconv.ParseFloat(scalar(v), 64)
+	if err == nil && (math.IsInf(n, 0) || math.IsNaN(n)) {
+		err = fmt.Errorf("%v is not a finite number", n)
+	}
+	return n, err
 }

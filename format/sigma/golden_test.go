@@ -40,6 +40,8 @@ var goldenFiles = []struct {
 	{"fieldref", []string{"sigma", "rules", "windows", "file", "file_delete", "file_delete_win_delete_own_image.yml"}},
 	{"null_values", []string{"sigma", "rules", "windows", "process_creation", "proc_creation_win_rundll32_uncommon_dll_extension.yml"}},
 	{"spec_correlation_value_count", []string{"sigma-spec", "tests", "schema", "correlation", "value_count.yml"}},
+	{"spec_correlation_value_sum", []string{"sigma-spec", "tests", "schema", "correlation", "value_sum.yml"}},
+	{"spec_correlation_value_percentile", []string{"sigma-spec", "tests", "schema", "correlation", "value_percentile.yml"}},
 	{"spec_filter", []string{"sigma-spec", "tests", "schema", "filter", "filter_1.yml"}},
 }
 

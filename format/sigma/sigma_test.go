@@ -313,7 +313,7 @@ var errorTests = []struct{ name, src, want string }{
 	{"complex block key", "title: t\ndetection:\n    ? [a]\n    : b\n    condition: x\n", "x.yml:3:7: detection: a search identifier is a name, found a list"},
 	{"correlation without type", "title: t\ncorrelation:\n    rules: [a]\n", "x.yml:2:1: correlation: missing type"},
 	{"correlation bad threshold", "title: t\ncorrelation:\n    type: event_count\n    condition: {gte: many}\n", `x.yml:4:22: correlation condition gte: expected a number, found "many"`},
-	{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq or field)`},
+	{"correlation bad key", "title: t\ncorrelation:\n    type: event_count\n    condition: {above: 1}\n", `x.yml:4:17: correlation condition: unknown key "above" (expected gt, gte, lt, lte, eq, neq, field or percentile)`},
 	{"invalid utf-8", "title: t\ndescription: caf\xe9\n", "x.yml:2:17: invalid UTF-8"},
 	{"unknown action", "action: merge\ntitle: t\n", `x.yml:1:1: unknown action "merge"`},
 }
