@@ -74,6 +74,10 @@ func TestReaders(t *testing.T) {
 		{"envelope.json", []byte(envelope), []int64{1, 2}},
 		{"envelope-pretty.json", []byte("{\n \"Records\": [\n  {\"eventName\": \"Hit\"},\n  {\"eventName\": \"Miss\"}\n ]\n}\n"), []int64{0}},
 		{"array.json", []byte(`[{"eventName":"Hit"},{"eventName":"Miss"},{"eventName":"Hit"}]`), []int64{0, 2}},
+		// The envelope's Records is not always its first key.
+		{"envelope-records-last.json", []byte(`{"source":"export","Records": [ {"eventName":"Miss"},{"eventName":"Hit"}]}`), []int64{1}},
+		{"envelope-records-middle.jsonl", []byte("{\"a\":{\"Records\":[]},\"Records\":[\n\"x\",{\"eventName\":\"Hit\"}],\"b\":1}\n{\"eventName\":\"Hit\",\"Records\":5}\n"), []int64{1, 1}},
+		{"envelope-records-empty.json", []byte(`{"n":1,"Records":[]}`), nil},
 		{"pretty.json", []byte(pretty), []int64{1, 0}},
 		{"lines.jsonl.gz", gz([]byte(lines)), []int64{1, 3}},
 		{"envelope.json.gz", gz([]byte(envelope)), []int64{1, 2}},

@@ -20,6 +20,9 @@ type Options struct {
 	// them out, say). Run then reads into buffers it has already used, instead of allocating
 	// and zeroing new ones, which with several workers is a sizeable share of the CPU time.
 	Transient bool
+	// Output, when set, receives the detections Run reports, formatted by the workers. emit
+	// may then be nil.
+	Output *Writer
 }
 
 // Detection is one rule matching one event (or, for a correlation, the event completing it).
@@ -42,8 +45,12 @@ type Detection struct {
 
 	corr []corrKey // group keys for the correlations this rule is a base of
 	// flat: Event holds no '\n' or '\r', so it can be written out on one line as it is,
-	// without looking through it again in the goroutine that writes detections in order.
+	// without looking through it again.
 	flat bool
+	// shown: the detection is reported (its rule generates detections, at or above the
+	// minimum level); line: the number of the result's formatted lines up to its own.
+	shown bool
+	line  int
 }
 
 // Stats summarise a run.
@@ -61,9 +68,21 @@ type Stats struct {
 
 const maxKeptErrors = 200
 
+// formatted is a line formatted by a worker: its head ends at end in result.out, and verbatim
+// follows it (see renderer).
+type formatted struct {
+	end      int
+	verbatim []byte
+}
+
 type result struct {
-	seq    int
-	dets   []Detection
+	seq  int
+	dets []Detection // the detections emit or the correlations need
+	// hits are the program indexes of the detections shown, in order; when Options.Output
+	// is set, lines are their lines, formatted.
+	hits  []int32
+	lines []formatted
+	out   []byte // the lines' heads
 	errs   []ReadError
 	events int64
 	bytes  int64
@@ -71,21 +90,20 @@ type result struct {
 }
 
 // Run evaluates the set over the events of the inputs (files, directories, "-" for stdin),
-// in parallel, and calls emit for each detection in input order. Unreadable or malformed input
-// is reported in Stats.Errors and skipped.
+// in parallel, and reports each detection in input order: to emit when it is not nil, and to
+// Options.Output when that is set. Unreadable or malformed input is reported in Stats.Errors
+// and skipped.
 func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func(*Detection) error) (*Stats, error) {
 	start := time.Now()
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	minRank := levelRank(opts.MinLevel)
 	files, lerrs := listInputs(inputs)
 	st := &Stats{Files: len(files), ByLevel: map[string]int64{}, ByRule: map[*Program]int64{}}
 	for _, e := range lerrs {
 		st.addErr(e)
 	}
-	corr := set.corr
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -93,12 +111,14 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	results := make(chan *result, threads*2)
 	// inflight bounds the chunks read but not yet written out, so memory stays flat.
 	inflight := make(chan struct{}, threads*3)
-	// pool holds buffers whose detections have all been emitted. Up to the chunks in flight,
-	// the one being filled and one being handed over can be out of it.
+	// pool holds input buffers whose detections have all been emitted. Up to the chunks in
+	// flight, the one being filled and one being handed over can be out of it.
 	var pool chan []byte
 	if opts.Transient {
 		pool = make(chan []byte, threads*3+2)
 	}
+	// outPool holds the buffers of formatted output once written: nothing keeps them.
+	outPool := make(chan []byte, threads*3+2)
 
 	go func() {
 		defer close(chunks)
@@ -131,6 +151,12 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 		go func() {
 			defer wg.Done()
 			w := newWorker(set)
+			w.keepAll = emit != nil
+			w.shown = shownPrograms(set, opts.MinLevel)
+			if opts.Output != nil {
+				w.render, _ = newRenderer(opts.Output.format) // the Writer's format is valid
+				w.outPool = outPool
+			}
 			for c := range chunks {
 				r := w.process(c)
 				select {
@@ -143,6 +169,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	}
 	go func() { wg.Wait(); close(results) }()
 
+	em := &emitter{set: set, st: st, out: opts.Output, emit: emit, minRank: levelRank(opts.MinLevel), byProg: make([]int64, len(set.Programs))}
 	pending := map[int]*result{}
 	next := 0
 	var emitErr error
@@ -157,7 +184,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 			next++
 			<-inflight
 			if emitErr == nil {
-				emitErr = emitResult(r, st, corr, minRank, emit)
+				emitErr = em.result(r)
 				if emitErr != nil {
 					cancel()
 				}
@@ -169,8 +196,15 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 				default:
 				}
 			}
+			if r.out != nil {
+				select {
+				case outPool <- r.out[:0]:
+				default:
+				}
+			}
 		}
 	}
+	em.finish()
 	st.Duration = time.Since(start)
 	if emitErr != nil {
 		return st, emitErr
@@ -178,37 +212,101 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	return st, ctx.Err()
 }
 
-// emitResult accounts for one chunk's result and emits its detections, with the correlations
-// they complete, in order.
-func emitResult(r *result, st *Stats, corr *correlator, minRank int, emit func(*Detection) error) error {
+// shownPrograms tells, per program of the set, whether its detections are reported: its rule
+// generates detections of its own, at or above the minimum level.
+func shownPrograms(set *Set, minLevel string) []bool {
+	minRank := levelRank(minLevel)
+	shown := make([]bool, len(set.Programs))
+	for i, p := range set.Programs {
+		shown[i] = p.generate && levelRank(p.Level) >= minRank
+	}
+	return shown
+}
+
+// emitter reports the results of chunks in input order: it feeds the correlations, writes the
+// workers' formatted output with the correlation detections spliced in where they complete,
+// and counts.
+type emitter struct {
+	set     *Set
+	st      *Stats
+	out     *Writer
+	emit    func(*Detection) error
+	minRank int
+	byProg  []int64 // detections per program index, made into Stats.ByRule at the end
+}
+
+func (em *emitter) result(r *result) error {
+	st := em.st
 	st.Events += r.events
 	st.Bytes += r.bytes
 	for _, e := range r.errs {
 		st.addErr(e)
 	}
-	one := func(o *Detection) error {
-		if levelRank(o.Level) < minRank {
-			return nil
-		}
-		st.Detections++
-		st.ByLevel[o.Level]++
-		st.ByRule[o.Program]++
-		return emit(o)
+	for _, pi := range r.hits {
+		em.byProg[pi]++
 	}
+	written := 0 // r.lines are written up to here
 	for i := range r.dets {
 		d := &r.dets[i]
-		if d.Program.generate {
-			if err := one(d); err != nil {
+		if d.shown && em.emit != nil {
+			if err := em.emit(d); err != nil {
 				return err
 			}
 		}
-		for _, o := range corr.feed(d) {
-			if err := one(o); err != nil {
-				return err
+		for _, o := range em.set.corr.feed(d) {
+			if levelRank(o.Level) < em.minRank {
+				continue
+			}
+			st.Detections++
+			st.ByLevel[o.Level]++
+			st.ByRule[o.Program]++
+			if em.out != nil {
+				if err := em.lines(r, written, d.line); err != nil {
+					return err
+				}
+				written = d.line
+				if err := em.out.Write(o); err != nil {
+					return err
+				}
+			}
+			if em.emit != nil {
+				if err := em.emit(o); err != nil {
+					return err
+				}
 			}
 		}
 	}
+	if em.out != nil {
+		return em.lines(r, written, len(r.lines))
+	}
 	return nil
+}
+
+// lines writes out the formatted lines r.lines[from:to].
+func (em *emitter) lines(r *result, from, to int) error {
+	start := 0
+	if from > 0 {
+		start = r.lines[from-1].end
+	}
+	for _, l := range r.lines[from:to] {
+		if err := em.out.writeLine(r.out[start:l.end], l.verbatim); err != nil {
+			return err
+		}
+		start = l.end
+	}
+	return nil
+}
+
+// finish adds the per-program counts to the stats.
+func (em *emitter) finish() {
+	for pi, n := range em.byProg {
+		if n > 0 {
+			p := em.set.Programs[pi]
+			em.st.Detections += n
+			em.st.ByLevel[p.Level] += n
+			em.st.ByRule[p] += n
+		}
+	}
 }
 
 func (s *Stats) addErr(e ReadError) {
@@ -236,6 +334,12 @@ func levelRank(l string) int {
 // worker parses and evaluates the events of chunks.
 type worker struct {
 	set     *Set
+	shown   []bool // per program: its detections are reported (see shownPrograms)
+	keepAll bool   // keep every detection in the result, not only those correlations need
+	// render, when set, formats the detections shown into the result, with a buffer from
+	// outPool when one is there.
+	render  renderer
+	outPool chan []byte
 	ev      Event
 	flat    bool // the chunk being processed is lines without '\r': see Detection.flat
 	matches []int
@@ -251,11 +355,18 @@ type worker struct {
 }
 
 func newWorker(set *Set) *worker {
-	return &worker{set: set}
+	return &worker{set: set, shown: shownPrograms(set, ""), keepAll: true}
 }
 
 func (w *worker) process(c *chunk) *result {
 	r := &result{seq: c.seq, errs: c.errs, bytes: c.bytes, buf: c.buf}
+	if w.render != nil {
+		select {
+		case r.out = <-w.outPool:
+		default:
+			r.out = make([]byte, 0, 64<<10)
+		}
+	}
 	d := c.data
 	w.flat = !c.multi && c.noCR
 	if c.multi {
@@ -296,52 +407,62 @@ func (w *worker) doc(d []byte, file string, rec int64, r *result) {
 	e.reset(d, w.set.nslots)
 	e.File = file
 	w.rec, w.inArray = rec, false
-	if arr := recordsArray(d); arr >= 0 || d[0] == '[' {
-		w.inArray = true
-		if arr < 0 {
-			arr = 0
-		}
-		pos := int64(0)
-		i := skipWS(d, arr+1)
-		if i < len(d) && d[i] == ']' {
+	arr := recordsArray(d) // the usual envelope: Records is its first key
+	if arr < 0 && d[0] == '[' {
+		arr = 0
+	}
+	if arr < 0 {
+		e.Record = rec
+		if err := w.set.scan(e); err != nil {
+			r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: " + err.Error()})
 			return
 		}
-		for i < len(d) && !w.stop {
-			e.Record = pos
-			end, err := w.set.scanAt(e, i)
-			if err != nil {
-				r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON in array element " + strconv.FormatInt(pos, 10) + ": " + err.Error()})
-				return
-			}
+		if arr = w.set.lateRecords(e); arr < 0 {
 			r.events++
 			w.evaluate(e, r)
-			pos++
-			i = skipWS(d, end)
-			if i >= len(d) {
-				r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: unterminated array"})
-				return
-			}
-			if d[i] == ']' {
-				return
-			}
-			if d[i] != ',' {
-				r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: expected ',' or ']' in array"})
-				return
-			}
-			i = skipWS(d, i+1)
+			return
 		}
-		return
 	}
-	e.Record = rec
-	if err := w.set.scan(e); err != nil {
-		r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: " + err.Error()})
-		return
-	}
-	r.events++
-	w.evaluate(e, r)
+	w.array(d, arr, file, rec, r)
 }
 
-// recordsArray returns the offset of the '[' of a CloudTrail envelope {"Records": [...]}, or -1.
+// array evaluates the elements of the array at d[arr] as events.
+func (w *worker) array(d []byte, arr int, file string, rec int64, r *result) {
+	e := &w.ev
+	w.inArray = true
+	pos := int64(0)
+	i := skipWS(d, arr+1)
+	if i < len(d) && d[i] == ']' {
+		return
+	}
+	for i < len(d) && !w.stop {
+		e.Record = pos
+		end, err := w.set.scanAt(e, i)
+		if err != nil {
+			r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON in array element " + strconv.FormatInt(pos, 10) + ": " + err.Error()})
+			return
+		}
+		r.events++
+		w.evaluate(e, r)
+		pos++
+		i = skipWS(d, end)
+		if i >= len(d) {
+			r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: unterminated array"})
+			return
+		}
+		if d[i] == ']' {
+			return
+		}
+		if d[i] != ',' {
+			r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: expected ',' or ']' in array"})
+			return
+		}
+		i = skipWS(d, i+1)
+	}
+}
+
+// recordsArray returns the offset of the '[' of a CloudTrail envelope {"Records": [...]}
+// whose first key is Records, or -1. (Set.lateRecords finds the others.)
 func recordsArray(d []byte) int {
 	i := skipWS(d, 0)
 	if i >= len(d) || d[i] != '{' {
@@ -382,11 +503,23 @@ func (w *worker) evaluate(e *Event, r *result) {
 		d := cols
 		d.Program, d.RuleID, d.Title, d.Level = p, p.Rule.ID, p.Rule.Title, p.Level
 		d.File, d.Record = e.File, e.Record
-		// The chunk's bytes are never reused: the detection keeps a slice of them.
+		// The chunk's bytes are not reused before the detection is reported.
 		d.Event = json.RawMessage(e.Raw)
-		d.corr = w.set.corr.keys(pi, e)
 		d.flat = w.flat
-		r.dets = append(r.dets, d)
+		d.shown = w.shown[pi]
+		if d.shown {
+			r.hits = append(r.hits, int32(pi))
+			if w.render != nil {
+				var verbatim []byte
+				r.out, verbatim = w.render.append(r.out, &d)
+				r.lines = append(r.lines, formatted{len(r.out), verbatim})
+			}
+		}
+		d.line = len(r.lines)
+		d.corr = w.set.corr.keys(pi, e)
+		if w.keepAll || len(d.corr) > 0 {
+			r.dets = append(r.dets, d)
+		}
 	}
 }
 

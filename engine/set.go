@@ -21,6 +21,9 @@ type Set struct {
 
 	// outSlots are the slots of the timeline columns (see outPaths), read for matches only.
 	outSlots [][]int
+	// records is the slot of a top-level Records field: an object holding an array there is
+	// a CloudTrail envelope, whatever the position of the key.
+	records int
 	corr     *correlator
 
 	// fast is the trie of the paths an event is scanned for first: top-level fields, what the
@@ -70,6 +73,7 @@ func NewSet(progs []*Program) *Set {
 		}
 		s.outSlots = append(s.outSlots, slots)
 	}
+	s.records = s.slot([]string{"Records"})
 	s.corr = newCorrelator(s)
 	s.buildIndex()
 	s.buildFast()
@@ -424,6 +428,32 @@ func (s *Set) scanAt(e *Event, i int) (int, error) {
 	}
 	e.Raw = e.buf[i:end]
 	return end, nil
+}
+
+// lateRecords returns the offset of the '[' of the event's top-level Records array, or -1
+// when it has none: the event, scanned, is then a CloudTrail envelope whose first key is not
+// Records.
+func (s *Set) lateRecords(e *Event) int {
+	vs := e.values(s.records)
+	if len(vs) == 0 || e.buf[skipWS(e.buf, 0)] != '{' {
+		return -1
+	}
+	v := vs[0]
+	if v.kind == kArray {
+		return int(v.start) // an empty array
+	}
+	// The first element's value: step back over white space to the bracket.
+	i := int(v.start)
+	if v.kind == kString {
+		i-- // the opening quote
+	}
+	for i > 0 && wsTable[e.buf[i-1]] {
+		i--
+	}
+	if i == 0 || e.buf[i-1] != '[' {
+		return -1 // Records is not an array
+	}
+	return i - 1
 }
 
 // Match appends to dst the indexes of the programs matching the event, in load order.
