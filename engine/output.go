@@ -12,23 +12,78 @@ import (
 	"unicode/utf8"
 )
 
-// Writer writes detections in one output format. Close flushes.
-type Writer interface {
-	Write(d *Detection) error
-	Close() error
+// Writer writes detections in one output format, in the order it is given them. Given to Run
+// as Options.Output, it receives most detections already formatted by Run's workers, in
+// parallel, so that the one goroutine keeping input order only copies bytes out.
+type Writer struct {
+	bw      *bufio.Writer
+	format  string
+	r       renderer // for detections formatted here rather than in a worker
+	buf     []byte
+	started bool // the header (table, csv) is written
 }
 
 // NewWriter returns a writer for "table" (a readable timeline), "csv" or "jsonl".
-func NewWriter(format string, w io.Writer) (Writer, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+func NewWriter(format string, w io.Writer) (*Writer, error) {
+	if format == "" {
+		format = "table"
+	}
+	r, err := newRenderer(format)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), format: format, r: r}, nil
+}
+
+// Write formats and writes one detection.
+func (w *Writer) Write(d *Detection) error {
+	var verbatim []byte
+	w.buf, verbatim = w.r.append(w.buf[:0], d)
+	return w.writeLine(w.buf, verbatim)
+}
+
+// writeLine writes a line formatted by a renderer of the writer's format: head, then verbatim
+// and the closing of a JSON object when verbatim is not nil.
+func (w *Writer) writeLine(head, verbatim []byte) error {
+	if !w.started {
+		w.started = true
+		if _, err := w.bw.Write(w.r.header(nil)); err != nil {
+			return err
+		}
+	}
+	w.bw.Write(head)
+	if verbatim == nil {
+		return nil
+	}
+	w.bw.Write(verbatim)
+	_, err := w.bw.WriteString("}\n")
+	return err
+}
+
+// Close flushes what is buffered.
+func (w *Writer) Close() error { return w.bw.Flush() }
+
+// A renderer formats detections. It keeps caches, so each goroutine has its own.
+type renderer interface {
+	header(b []byte) []byte
+	// append appends d's line to b, or its head when verbatim is not nil: the line is then
+	// the head, verbatim (the event as it was read, a slice of the input) and "}\n". Run's
+	// workers format heads in parallel; the goroutine keeping input order copies events
+	// straight from the input into the output buffer, which stays in the cache, where a
+	// copy into a buffer per chunk would go through memory and back.
+	append(b []byte, d *Detection) (out, verbatim []byte)
+}
+
+func newRenderer(format string) (renderer, error) {
 	switch format {
-	case "", "table":
-		return &tableWriter{w: bw}, nil
+	case "table":
+		return tableRenderer{}, nil
 	case "csv":
-		cw := csv.NewWriter(bw)
-		return &csvWriter{w: cw, bw: bw}, nil
+		var r csvRenderer
+		r.w = csv.NewWriter(&r.buf)
+		return &r, nil
 	case "jsonl":
-		return &jsonlWriter{w: bw}, nil
+		return &jsonlRenderer{}, nil
 	}
 	return nil, fmt.Errorf("unknown output format %q (table, csv or jsonl)", format)
 }
@@ -39,17 +94,14 @@ func timelineRow(d *Detection) []string {
 	return []string{d.Timestamp, d.Level, d.Title, d.EventName, d.User, d.SourceIP, d.Region, d.Account, d.File, strconv.FormatInt(d.Record, 10)}
 }
 
-// tableWriter writes a timeline with a header and fixed column widths; long cells are cut so
+// tableRenderer writes a timeline with a header and fixed column widths; long cells are cut so
 // rows stay on one line.
-type tableWriter struct {
-	w      *bufio.Writer
-	header bool
-}
+type tableRenderer struct{}
 
 var tableWidths = []int{24, 13, 48, 28, 40, 15, 14, 12}
 
-func (t *tableWriter) row(cells []string) error {
-	var b strings.Builder
+func (tableRenderer) row(b []byte, cells []string) []byte {
+	start := len(b)
 	for i, c := range cells[:len(tableWidths)] {
 		c = strings.Map(func(r rune) rune {
 			if r == '\n' || r == '\t' || r == '\r' {
@@ -61,59 +113,49 @@ func (t *tableWriter) row(cells []string) error {
 		if r := []rune(c); len(r) > w {
 			c = string(r[:w-1]) + "…"
 		}
-		b.WriteString(c)
+		b = append(b, c...)
 		if i < len(tableWidths)-1 {
-			b.WriteString(strings.Repeat(" ", w-len([]rune(c))+2))
+			for range w - utf8.RuneCountInString(c) + 2 {
+				b = append(b, ' ')
+			}
 		}
 	}
-	b.WriteByte('\n')
-	_, err := t.w.WriteString(strings.TrimRight(b.String(), " \n") + "\n")
-	return err
-}
-
-func (t *tableWriter) Write(d *Detection) error {
-	if !t.header {
-		t.header = true
-		if err := t.row(timelineHeader); err != nil {
-			return err
-		}
+	end := len(b)
+	for end > start && b[end-1] == ' ' {
+		end--
 	}
-	return t.row(timelineRow(d))
+	return append(b[:end], '\n')
 }
 
-func (t *tableWriter) Close() error { return t.w.Flush() }
+func (t tableRenderer) header(b []byte) []byte { return t.row(b, timelineHeader) }
 
-type csvWriter struct {
-	w      *csv.Writer
-	bw     *bufio.Writer
-	header bool
+func (t tableRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
+	return t.row(b, timelineRow(d)), nil
 }
 
-func (c *csvWriter) Write(d *Detection) error {
-	if !c.header {
-		c.header = true
-		if err := c.w.Write(append([]string{"rule_id"}, timelineHeader...)); err != nil {
-			return err
-		}
-	}
-	return c.w.Write(append([]string{d.RuleID}, timelineRow(d)...))
+type csvRenderer struct {
+	buf bytes.Buffer
+	w   *csv.Writer
 }
 
-func (c *csvWriter) Close() error {
+func (c *csvRenderer) record(b []byte, rec []string) []byte {
+	c.buf.Reset()
+	c.w.Write(rec) // writes to c.buf, which does not fail
 	c.w.Flush()
-	if err := c.w.Error(); err != nil {
-		return err
-	}
-	return c.bw.Flush()
+	return append(b, c.buf.Bytes()...)
 }
 
-type jsonlWriter struct {
-	w   *bufio.Writer
-	buf []byte
+func (c *csvRenderer) header(b []byte) []byte {
+	return c.record(b, append([]string{"rule_id"}, timelineHeader...))
+}
+
+func (c *csvRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
+	return c.record(b, append([]string{d.RuleID}, timelineRow(d)...)), nil
+}
+
+type jsonlRenderer struct {
 	// heads and file cache escaped text that repeats from line to line: a rule's id, title and
-	// level, and the file name. Output is written by the one goroutine that keeps input order,
-	// so with several workers its time bounds the whole run; escaping these strings for every
-	// detection was a large part of it.
+	// level, and the file name; escaping them for every detection was a large part of writing.
 	heads    map[*Program]*jsonlHead
 	file     string
 	fileJSON []byte
@@ -126,7 +168,9 @@ type jsonlHead struct {
 	b                []byte
 }
 
-func (j *jsonlWriter) appendHead(b []byte, d *Detection) []byte {
+func (j *jsonlRenderer) header(b []byte) []byte { return b }
+
+func (j *jsonlRenderer) appendHead(b []byte, d *Detection) []byte {
 	h := j.heads[d.Program]
 	if h == nil || h.id != d.RuleID || h.title != d.Title || h.level != d.Level {
 		var hb []byte
@@ -145,10 +189,10 @@ func (j *jsonlWriter) appendHead(b []byte, d *Detection) []byte {
 	return append(b, h.b...)
 }
 
-// Write appends one JSON object by hand: encoding/json would re-validate and re-compact the
+// append writes one JSON object by hand: encoding/json would re-validate and re-compact the
 // event, which costs as much as decoding it.
-func (j *jsonlWriter) Write(d *Detection) error {
-	b := j.appendHead(j.buf[:0], d)
+func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
+	b = j.appendHead(b, d)
 	b = append(b, `,"timestamp":`...)
 	b = appendJSONString(b, d.Timestamp)
 	b = append(b, `,"file":`...)
@@ -178,26 +222,17 @@ func (j *jsonlWriter) Write(d *Detection) error {
 		b = strconv.AppendInt(b, int64(d.Count), 10)
 	}
 	b = append(b, `,"event":`...)
-	if !d.flat && (bytes.IndexByte(d.Event, '\n') >= 0 || bytes.IndexByte(d.Event, '\r') >= 0) {
-		var c bytes.Buffer
-		if json.Compact(&c, d.Event) == nil {
-			b = append(b, c.Bytes()...)
-		} else {
-			// Not valid JSON in a part no rule read: keep the text as a string.
-			b = appendJSONString(b, string(d.Event))
-		}
-		b = append(b, '}', '\n')
-		j.buf = b
-		_, err := j.w.Write(b)
-		return err
+	if d.flat || bytes.IndexByte(d.Event, '\n') < 0 && bytes.IndexByte(d.Event, '\r') < 0 {
+		return b, d.Event
 	}
-	j.buf = b
-	// The event, most of the line, goes straight to the buffered writer rather than through
-	// j.buf: one copy of it instead of two.
-	j.w.Write(b)
-	j.w.Write(d.Event)
-	_, err := j.w.WriteString("}\n")
-	return err
+	var c bytes.Buffer
+	if json.Compact(&c, d.Event) == nil {
+		b = append(b, c.Bytes()...)
+	} else {
+		// Not valid JSON in a part no rule read: keep the text as a string.
+		b = appendJSONString(b, string(d.Event))
+	}
+	return append(b, '}', '\n'), nil
 }
 
 // appendJSONString appends s as a JSON string.
@@ -256,5 +291,3 @@ func wordNeedsEscape(w string) bool {
 	zero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
 	return (x-0x20*ones)&^x&highs != 0 || zero(x^('"'*ones)) || zero(x^('\\'*ones))
 }
-
-func (j *jsonlWriter) Close() error { return j.w.Flush() }

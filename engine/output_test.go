@@ -1,10 +1,16 @@
 package engine
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ruleatlas/ruleatlas/internal/testcorpora"
 )
 
 // TestAppendJSONStringEveryByte puts every byte value at every position of strings long enough to be
@@ -37,6 +43,68 @@ func TestAppendJSONStringEveryByte(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestOutputFormattedInWorkers checks that detections formatted by Run's workers
+// (Options.Output) come out byte for byte as a Writer given each detection in order writes
+// them, correlation detections included, for every format, thread count and minimum level.
+func TestOutputFormattedInWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the whole sample data")
+	}
+	dir := testcorpora.Dir(t)
+	progs := cloudTrailPrograms(t, dir)
+	logs := []string{filepath.Join(dir, "suzaku-sample-data")}
+	for _, minLevel := range []string{"", "high"} {
+		var dets []*Detection
+		wst, err := Run(context.Background(), NewSet(progs), logs, Options{Threads: 2, MinLevel: minLevel}, func(d *Detection) error {
+			dets = append(dets, d)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"jsonl", "csv", "table"} {
+			var want bytes.Buffer
+			seq, _ := NewWriter(format, &want)
+			for _, d := range dets {
+				seq.Write(d)
+			}
+			seq.Close()
+			threads := []int{3}
+			if format == "jsonl" {
+				threads = []int{1, 3}
+			}
+			for _, n := range threads {
+				var got bytes.Buffer
+				par, _ := NewWriter(format, &got)
+				gst, err := Run(context.Background(), NewSet(progs), logs, Options{Threads: n, MinLevel: minLevel, Transient: true, Output: par}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				par.Close()
+				name := fmt.Sprintf("%s/threads=%d/min-level=%q", format, n, minLevel)
+				if wst.Detections == 0 || gst.Detections != wst.Detections {
+					t.Errorf("%s: %d detections, want %d", name, gst.Detections, wst.Detections)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("%s: output differs (%d bytes, want %d)", name, got.Len(), want.Len())
+				}
+				if format == "jsonl" && int64(bytes.Count(got.Bytes(), []byte{'\n'})) != gst.Detections {
+					t.Errorf("%s: %d lines for %d detections", name, bytes.Count(got.Bytes(), []byte{'\n'}), gst.Detections)
+				}
+			}
+		}
+		if minLevel == "" && !bytes.Contains(func() []byte {
+			var b bytes.Buffer
+			for _, d := range dets {
+				b.WriteString(d.Title + "\n")
+			}
+			return b.Bytes()
+		}(), []byte("IAM Persis Chain")) {
+			t.Error("the correlation's detections are missing")
 		}
 	}
 }

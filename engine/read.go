@@ -39,7 +39,9 @@ func (e ReadError) Error() string { return fmt.Sprintf("%s: record %d: %s", e.Fi
 
 // chunk is a piece of one file handed to a worker.
 type chunk struct {
-	seq   int
+	at    place
+	last  bool // the file's last chunk (it may hold no data)
+	head  bool // counted as the head file's in the flow (see flow.take)
 	file  string
 	data  []byte
 	first int64 // record number of the first line or document in data
@@ -100,6 +102,7 @@ func looksLikeLog(path string) bool {
 // is cancelled. Errors are attached to chunks so they are reported in input order.
 func readFile(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) {
 	var r io.Reader
+	size := int64(-1) // unknown
 	if name == "-" {
 		r = stdin
 		name = "-"
@@ -111,6 +114,9 @@ func readFile(ctx context.Context, name string, stdin io.Reader, pool chan []byt
 		}
 		defer f.Close()
 		r = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -121,10 +127,19 @@ func readFile(ctx context.Context, name string, stdin io.Reader, pool chan []byt
 		}
 		defer zr.Close()
 		r = zr
+		if size >= 0 {
+			size *= 16 // a guess at the uncompressed size; the buffer grows if it is short
+		}
 	} else {
 		r = br
 	}
-	c := cutter{name: name, r: r, send: send, ctx: ctx, pool: pool}
+	c := cutter{name: name, r: r, send: send, ctx: ctx, pool: pool, first: chunkSize}
+	if size >= 0 && size < chunkSize {
+		// Many inputs are directories of small files (CloudTrail delivers a file every few
+		// minutes per region): a buffer of a megabyte for each would cost more to zero and
+		// collect than the file does to read.
+		c.first = max(int(size)+1, 4<<10)
+	}
 	c.run()
 }
 
@@ -144,6 +159,7 @@ type cutter struct {
 	// not of that size.
 	pool  chan []byte
 	whole []byte
+	first int // capacity of the first buffer when none is in the pool
 }
 
 // alloc returns a buffer of length n and capacity chunkSize, from the pool when one is there.
@@ -161,7 +177,16 @@ func (c *cutter) alloc(n int) []byte {
 }
 
 func (c *cutter) run() {
-	buf := c.alloc(0)
+	var buf []byte
+	select {
+	case b := <-c.pool: // never ready when pool is nil
+		c.whole, buf = b, b[:0]
+	default:
+		buf = make([]byte, 0, c.first)
+		if c.first == chunkSize {
+			c.whole = buf[:chunkSize]
+		}
+	}
 	eof := false
 	for !eof {
 		if c.ctx.Err() != nil {
@@ -304,8 +329,8 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 			c.record += n
 		} else {
 			c.record += int64(bytes.Count(buf[:end], []byte{'\n'}))
-			// One look over the chunk here spares one over each detected event later, in the
-			// goroutine that writes output; most events are detected, many more than once.
+			// One look over the chunk here spares one over each detected event when it is
+			// written out; most events are detected, many more than once.
 			ch.noCR = bytes.IndexByte(buf[:end], '\r') < 0
 		}
 		if !c.send(ch) {
@@ -313,8 +338,8 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 			return nil
 		}
 	}
-	if eof && broken && end < len(buf) && len(bytes.TrimSpace(buf[end:])) > 0 {
-		return nil
+	if eof && (end == len(buf) || broken && len(bytes.TrimSpace(buf[end:])) > 0) {
+		return nil // nothing more will be read
 	}
 	return c.keep(buf, end, len(buf))
 }

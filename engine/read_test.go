@@ -239,3 +239,54 @@ func TestTransientReusesBuffersSafely(t *testing.T) {
 		}
 	}
 }
+
+// TestManyFilesInOrder reads a directory of files of every size at once with several readers:
+// detections come out file by file in input order, each file's in record order, errors
+// included, and a file larger than the chunks in flight goes through while later files wait.
+func TestManyFilesInOrder(t *testing.T) {
+	dir := t.TempDir()
+	var want []hit
+	wantErrs := 0
+	for i := range 60 {
+		name := fmt.Sprintf("f%03d.jsonl", i)
+		var b bytes.Buffer
+		n := i % 7 * 3
+		if i == 5 || i == 31 {
+			n = 120000 // several megabytes: more chunks than a file may have in flight
+		}
+		for rec := range n {
+			if rec%3 == 1 {
+				b.WriteString(`{"eventName":"Hit","pad":"` + strings.Repeat("p", 40) + `"}` + "\n")
+				want = append(want, hit{name, int64(rec)})
+			} else {
+				b.WriteString(`{"eventName":"Miss"}` + "\n")
+			}
+		}
+		data := b.Bytes()
+		if i%4 == 0 {
+			name += ".gz"
+			for j := range want {
+				if want[j].file == strings.TrimSuffix(name, ".gz") {
+					want[j].file = name
+				}
+			}
+			data = gz(data)
+		}
+		if i == 17 {
+			data = append(data, "{broken\n"...)
+			wantErrs++
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, threads := range []int{1, 2, 5} {
+		got, st := runOn(t, huntSet(t), []string{dir}, threads, "")
+		if !slices.Equal(got, want) {
+			t.Errorf("threads=%d: %d detections out of order or missing (want %d)", threads, len(got), len(want))
+		}
+		if st.Files != 60 || st.ErrorCount != wantErrs {
+			t.Errorf("threads=%d: %d files, %d errors (%v), want 60 and %d", threads, st.Files, st.ErrorCount, st.Errors, wantErrs)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,13 +77,15 @@ type formatted struct {
 }
 
 type result struct {
-	seq  int
+	at   place
+	last bool
+	head bool
 	dets []Detection // the detections emit or the correlations need
 	// hits are the program indexes of the detections shown, in order; when Options.Output
 	// is set, lines are their lines, formatted.
-	hits  []int32
-	lines []formatted
-	out   []byte // the lines' heads
+	hits   []int32
+	lines  []formatted
+	out    []byte // the lines' heads
 	errs   []ReadError
 	events int64
 	bytes  int64
@@ -109,42 +112,55 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	defer cancel()
 	chunks := make(chan *chunk, threads)
 	results := make(chan *result, threads*2)
-	// inflight bounds the chunks read but not yet written out, so memory stays flat.
-	inflight := make(chan struct{}, threads*3)
+	fl := newFlow(threads * 3)
+	context.AfterFunc(ctx, fl.close)
+	// Files are read by up to one reader per worker: a directory of small gzipped files would
+	// otherwise leave workers waiting for the one that decompresses.
+	readers := max(1, min(threads, len(files)))
 	// pool holds input buffers whose detections have all been emitted. Up to the chunks in
-	// flight, the one being filled and one being handed over can be out of it.
+	// flight and, per reader, the one being filled and one being handed over can be out of it.
 	var pool chan []byte
 	if opts.Transient {
-		pool = make(chan []byte, threads*3+2)
+		pool = make(chan []byte, 2*threads*3+2*readers)
 	}
 	// outPool holds the buffers of formatted output once written: nothing keeps them.
-	outPool := make(chan []byte, threads*3+2)
+	outPool := make(chan []byte, 2*threads*3+2)
 
-	go func() {
-		defer close(chunks)
-		seq := 0
-		send := func(c *chunk) bool {
-			select {
-			case inflight <- struct{}{}:
-			case <-ctx.Done():
-				return false
+	var nextFile atomic.Int64
+	var rg sync.WaitGroup
+	for range readers {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for {
+				fi := int(nextFile.Add(1) - 1)
+				if fi >= len(files) || ctx.Err() != nil {
+					return
+				}
+				part := 0
+				send := func(c *chunk) bool {
+					var ok bool
+					if c.head, ok = fl.take(fi); !ok {
+						return false
+					}
+					c.at = place{fi, part}
+					part++
+					select {
+					case chunks <- c:
+						return true
+					case <-ctx.Done():
+						return false
+					}
+				}
+				readFile(ctx, files[fi], opts.Stdin, pool, send)
+				// The file's end, for the order of output to go on to the next file.
+				if !send(&chunk{file: files[fi], last: true}) {
+					return
+				}
 			}
-			c.seq = seq
-			seq++
-			select {
-			case chunks <- c:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		for _, f := range files {
-			readFile(ctx, f, opts.Stdin, pool, send)
-			if ctx.Err() != nil {
-				return
-			}
-		}
-	}()
+		}()
+	}
+	go func() { rg.Wait(); close(chunks) }()
 	var wg sync.WaitGroup
 	for range threads {
 		wg.Add(1)
@@ -170,19 +186,23 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	go func() { wg.Wait(); close(results) }()
 
 	em := &emitter{set: set, st: st, out: opts.Output, emit: emit, minRank: levelRank(opts.MinLevel), byProg: make([]int64, len(set.Programs))}
-	pending := map[int]*result{}
-	next := 0
+	pending := map[place]*result{}
+	next := place{}
 	var emitErr error
 	for r := range results {
-		pending[r.seq] = r
+		pending[r.at] = r
 		for {
 			r, ok := pending[next]
 			if !ok {
 				break
 			}
 			delete(pending, next)
-			next++
-			<-inflight
+			next.part++
+			if r.last {
+				next = place{next.file + 1, 0}
+				fl.advance(next.file)
+			}
+			fl.give(r.head)
 			if emitErr == nil {
 				emitErr = em.result(r)
 				if emitErr != nil {
@@ -359,7 +379,7 @@ func newWorker(set *Set) *worker {
 }
 
 func (w *worker) process(c *chunk) *result {
-	r := &result{seq: c.seq, errs: c.errs, bytes: c.bytes, buf: c.buf}
+	r := &result{at: c.at, last: c.last, head: c.head, errs: c.errs, bytes: c.bytes, buf: c.buf}
 	if w.render != nil {
 		select {
 		case r.out = <-w.outPool:

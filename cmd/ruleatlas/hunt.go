@@ -65,8 +65,9 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// The writers copy each detection out before returning (Transient).
-	st, runErr := engine.Run(ctx, set, logs, engine.Options{Threads: *threads, MinLevel: strings.ToLower(*minLevel), Stdin: os.Stdin, Transient: true}, w.Write)
+	// Nothing keeps a detection once written (Transient).
+	opts := engine.Options{Threads: *threads, MinLevel: strings.ToLower(*minLevel), Stdin: os.Stdin, Transient: true, Output: w}
+	st, runErr := engine.Run(ctx, set, logs, opts, nil)
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
