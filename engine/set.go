@@ -24,7 +24,7 @@ type Set struct {
 	// records is the slot of a top-level Records field: an object holding an array there is
 	// a CloudTrail envelope, whatever the position of the key.
 	records int
-	corr     *correlator
+	corr    *correlator
 
 	// fast is the trie of the paths an event is scanned for first: top-level fields, what the
 	// index and the always-tested programs read, the timeline and correlation fields. Only when
