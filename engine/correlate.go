@@ -45,7 +45,6 @@ type correlation struct {
 	inheritValue []int
 	// reports: the correlation's detections are reported, not only fed to those above it.
 	reports bool
-	groups  map[string]*corrState
 }
 
 // baseRef is, for a program whose matches feed a correlation (directly, or through the
@@ -101,7 +100,7 @@ func (c *correlator) add(p *Program, a *rule.Aggregate, bases []int) int {
 	cr := &correlation{
 		prog: p, agg: a, window: time.Duration(a.WindowSeconds * float64(time.Second)), bases: bases,
 		subs: make([]int, n), inherit: make([][]int, n), inheritValue: make([]int, n),
-		reports: true, groups: map[string]*corrState{},
+		reports: true,
 	}
 	for i := range cr.subs {
 		cr.subs[i], cr.inheritValue[i] = -1, -1
@@ -270,9 +269,24 @@ func number(s string) (float64, bool) {
 	return n, true
 }
 
+// corrRun is the state of a set's correlations over one run: per correlation, its groups.
+// A set can be run again, or by several runs at once.
+type corrRun struct {
+	*correlator
+	groups []map[string]*corrState
+}
+
+func (c *correlator) start() *corrRun {
+	r := &corrRun{correlator: c, groups: make([]map[string]*corrState, len(c.cs))}
+	for i := range r.groups {
+		r.groups[i] = map[string]*corrState{}
+	}
+	return r
+}
+
 // feed updates the correlations a match feeds and returns the correlation detections it
 // completes that report, each followed by those it completes in turn up the chain.
-func (c *correlator) feed(d *Detection) []*Detection {
+func (c *corrRun) feed(d *Detection) []*Detection {
 	if len(d.corr) == 0 {
 		return nil
 	}
@@ -283,7 +297,7 @@ func (c *correlator) feed(d *Detection) []*Detection {
 
 // feedFrom updates the correlations that take d: a rule's match (from -1) or a detection of
 // correlation from. d's other keys are for correlations further up, carried along.
-func (c *correlator) feedFrom(d *Detection, from int, out *[]*Detection) {
+func (c *corrRun) feedFrom(d *Detection, from int, out *[]*Detection) {
 	t, ok := parseTime(d.Timestamp)
 	if !ok {
 		return // no time, no window
@@ -293,7 +307,7 @@ func (c *correlator) feedFrom(d *Detection, from int, out *[]*Detection) {
 		if cr.subs[k.step] != from {
 			continue
 		}
-		v, fired := cr.add(k, t)
+		v, fired := cr.add(c.groups[k.corr], k, t)
 		if !fired {
 			continue
 		}

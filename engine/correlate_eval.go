@@ -37,11 +37,11 @@ func isMetric(fn string) bool {
 
 // add adds a match to its group and reports the aggregated value and whether the correlation
 // holds. When it does, the group starts over: one detection per completed window.
-func (cr *correlation) add(k corrKey, t time.Time) (float64, bool) {
-	st := cr.groups[k.group]
+func (cr *correlation) add(groups map[string]*corrState, k corrKey, t time.Time) (float64, bool) {
+	st := groups[k.group]
 	if st == nil {
 		st = &corrState{times: make([][]time.Time, len(cr.bases))}
-		cr.groups[k.group] = st
+		groups[k.group] = st
 	}
 	var v float64
 	var fired bool
@@ -51,7 +51,7 @@ func (cr *correlation) add(k corrKey, t time.Time) (float64, bool) {
 		v, fired = cr.update(st, k, t)
 	}
 	if fired {
-		delete(cr.groups, k.group)
+		delete(groups, k.group)
 	}
 	return v, fired
 }

@@ -765,3 +765,40 @@ func TestCorpusAggregationsLoad(t *testing.T) {
 		}
 	}
 }
+
+// A set keeps no correlation state between runs: the second run over the same events reports
+// what the first did, not matches completed with the first run's leftovers.
+func TestCorrelationStatePerRun(t *testing.T) {
+	corr := `title: Two Failures
+logsource:
+    product: aws
+    service: cloudtrail
+correlation:
+    type: event_count
+    rules:
+        - login_failed
+    timespan: 5m
+    condition:
+        gte: 2
+level: high`
+	dir := t.TempDir()
+	rf := filepath.Join(dir, "rules.yml")
+	os.WriteFile(rf, []byte(corr+"\n---\n"+baseRules), 0o644)
+	progs, _, err := LoadRules([]string{rf}, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf := filepath.Join(dir, "events.jsonl")
+	// Three failures: one detection at the second; the third starts a new window alone.
+	os.WriteFile(lf, []byte(login(0, "bob", "1.1.1.1", false)+"\n"+login(1, "bob", "1.1.1.1", false)+"\n"+login(2, "bob", "1.1.1.1", false)+"\n"), 0o644)
+	set := NewSet(progs)
+	for run := range 3 {
+		st, err := Run(context.Background(), set, []string{lf}, Options{Threads: 1}, func(*Detection) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Detections != 1 {
+			t.Errorf("run %d: %d detections, want 1", run+1, st.Detections)
+		}
+	}
+}

@@ -185,7 +185,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	}
 	go func() { wg.Wait(); close(results) }()
 
-	em := &emitter{set: set, st: st, out: opts.Output, emit: emit, minRank: levelRank(opts.MinLevel), byProg: make([]int64, len(set.Programs))}
+	em := &emitter{set: set, corr: set.corr.start(), st: st, out: opts.Output, emit: emit, minRank: levelRank(opts.MinLevel), byProg: make([]int64, len(set.Programs))}
 	pending := map[place]*result{}
 	next := place{}
 	var emitErr error
@@ -248,6 +248,7 @@ func shownPrograms(set *Set, minLevel string) []bool {
 // and counts.
 type emitter struct {
 	set     *Set
+	corr    *corrRun
 	st      *Stats
 	out     *Writer
 	emit    func(*Detection) error
@@ -273,7 +274,7 @@ func (em *emitter) result(r *result) error {
 				return err
 			}
 		}
-		for _, o := range em.set.corr.feed(d) {
+		for _, o := range em.corr.feed(d) {
 			if levelRank(o.Level) < em.minRank {
 				continue
 			}
