@@ -168,8 +168,9 @@ func BenchmarkScanFields(b *testing.B) {
 	}
 }
 
-// BenchmarkRun is the whole pipeline (reader, workers, ordered collector; detections
-// discarded) on a file of the same events, with 1 and 2 workers.
+// BenchmarkRun is the whole pipeline (reader, workers, ordered writer) on a file of the same
+// events, with 1 and 2 workers: detections discarded by emit, or written as JSON Lines (the
+// workers format them) to io.Discard.
 func BenchmarkRun(b *testing.B) {
 	data, progs := benchData(b)
 	f := filepath.Join(b.TempDir(), "ct.jsonl")
@@ -177,18 +178,26 @@ func BenchmarkRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	set := NewSet(progs)
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			var events int64
-			for range b.N {
-				st, err := Run(context.Background(), set, []string{f}, Options{Threads: threads}, func(*Detection) error { return nil })
-				if err != nil {
-					b.Fatal(err)
+	for _, mode := range []string{"emit", "jsonl"} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", mode, threads), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				var events int64
+				for range b.N {
+					opts := Options{Threads: threads, Transient: true}
+					emit := func(*Detection) error { return nil }
+					if mode == "jsonl" {
+						opts.Output, _ = NewWriter("jsonl", io.Discard)
+						emit = nil
+					}
+					st, err := Run(context.Background(), set, []string{f}, opts, emit)
+					if err != nil {
+						b.Fatal(err)
+					}
+					events += st.Events
 				}
-				events += st.Events
-			}
-			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-		})
+				b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+			})
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package engine
 
+import "strings"
+
 // Timeline columns, by index, read only for events that match; each has paths tried in order.
 var outPaths = [][]string{
 	0: {"eventTime", "Event.System.TimeCreated.#attributes.SystemTime", "@timestamp", "timestamp", "TimeCreated", "time"},
@@ -19,11 +21,12 @@ func (s *Set) fill(d *Detection, e *Event) {
 		buf[col] = s.column(e, col)
 		n += len(buf[col])
 	}
-	all := make([]byte, 0, n)
+	var all strings.Builder
+	all.Grow(n)
 	for _, b := range buf {
-		all = append(all, b...)
+		all.Write(b)
 	}
-	str := string(all)
+	str := all.String()
 	cut := func(col int) string {
 		v := str[:len(buf[col])]
 		str = str[len(buf[col]):]

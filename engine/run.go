@@ -123,8 +123,12 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	if opts.Transient {
 		pool = make(chan []byte, 2*threads*3+2*readers)
 	}
-	// outPool holds the buffers of formatted output once written: nothing keeps them.
-	outPool := make(chan []byte, 2*threads*3+2)
+	// spent holds results written out, to be filled again, their slices with them, when
+	// nothing can keep their detections.
+	var spent chan *result
+	if emit == nil || opts.Transient {
+		spent = make(chan *result, 2*threads*3+2)
+	}
 
 	var nextFile atomic.Int64
 	var rg sync.WaitGroup
@@ -169,9 +173,9 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 			w := newWorker(set)
 			w.keepAll = emit != nil
 			w.shown = shownPrograms(set, opts.MinLevel)
+			w.spent = spent
 			if opts.Output != nil {
 				w.render, _ = newRenderer(opts.Output.format) // the Writer's format is valid
-				w.outPool = outPool
 			}
 			for c := range chunks {
 				r := w.process(c)
@@ -216,9 +220,9 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 				default:
 				}
 			}
-			if r.out != nil {
+			if spent != nil {
 				select {
-				case outPool <- r.out[:0]:
+				case spent <- r:
 				default:
 				}
 			}
@@ -357,10 +361,9 @@ type worker struct {
 	set     *Set
 	shown   []bool // per program: its detections are reported (see shownPrograms)
 	keepAll bool   // keep every detection in the result, not only those correlations need
-	// render, when set, formats the detections shown into the result, with a buffer from
-	// outPool when one is there.
+	// render, when set, formats the detections shown into the result.
 	render  renderer
-	outPool chan []byte
+	spent   chan *result // results to reuse (see Run)
 	ev      Event
 	flat    bool // the chunk being processed is lines without '\r': see Detection.flat
 	matches []int
@@ -380,14 +383,14 @@ func newWorker(set *Set) *worker {
 }
 
 func (w *worker) process(c *chunk) *result {
-	r := &result{at: c.at, last: c.last, head: c.head, errs: c.errs, bytes: c.bytes, buf: c.buf}
-	if w.render != nil {
-		select {
-		case r.out = <-w.outPool:
-		default:
-			r.out = make([]byte, 0, 64<<10)
-		}
+	var r *result
+	select {
+	case r = <-w.spent: // never ready when spent is nil
+		*r = result{dets: r.dets[:0], hits: r.hits[:0], lines: r.lines[:0], out: r.out[:0]}
+	default:
+		r = &result{}
 	}
+	r.at, r.last, r.head, r.errs, r.bytes, r.buf = c.at, c.last, c.head, c.errs, c.bytes, c.buf
 	d := c.data
 	w.flat = !c.multi && c.noCR
 	if c.multi {
