@@ -159,7 +159,7 @@ type cutter struct {
 	// not of that size.
 	pool  chan []byte
 	whole []byte
-	first int // capacity of the first buffer when none is in the pool
+	first int // capacity of the first buffer when none is in the pool (0: chunkSize)
 }
 
 // alloc returns a buffer of length n and capacity chunkSize, from the pool when one is there.
@@ -182,6 +182,9 @@ func (c *cutter) run() {
 	case b := <-c.pool: // never ready when pool is nil
 		c.whole, buf = b, b[:0]
 	default:
+		if c.first <= 0 || c.first > chunkSize {
+			c.first = chunkSize
+		}
 		buf = make([]byte, 0, c.first)
 		if c.first == chunkSize {
 			c.whole = buf[:chunkSize]
