@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -248,5 +250,239 @@ func TestReadErrorJSON(t *testing.T) {
 	}
 	if want := `{"file":"a.json","record":7,"message":"malformed JSON"}`; string(b) != want {
 		t.Errorf("got %s, want %s", b, want)
+	}
+}
+
+// aggSteps renders what each event did to the aggregates: "rule:group=value" for a value
+// reached, "rule:group!value" for a completion, "-" for an event without timestamp.
+func aggSteps(traces []Trace) []string {
+	var out []string
+	for _, tr := range traces {
+		var parts []string
+		if tr.NoTimestamp {
+			parts = append(parts, "-")
+		}
+		for _, s := range tr.Aggregates {
+			mark := "="
+			if s.Completed {
+				mark = "!"
+			}
+			parts = append(parts, fmt.Sprintf("%s:%s%s%v", s.Title, strings.Join(s.Group, ","), mark, s.Value))
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
+}
+
+// A Sigma v1 aggregation is evaluated over the events in order with the hunt's correlator: the
+// event completing it is the one a hunt reports, with its group and count; the others say the
+// count their group reached. A near miss completes nothing, and an event without a timestamp
+// counts toward no window.
+func TestExplainLegacyAggregation(t *testing.T) {
+	events := strings.Join([]string{
+		login(0, "bob", "x", false),
+		login(1, "alice", "y", false),
+		login(2, "bob", "x", false),
+		login(3, "bob", "y", false),
+		login(4, "carol", "x", true), // a success: not a match of the search
+		login(5, "bob", "x", false),  // x: 3 failures within 5 minutes
+		login(7, "bob", "y", false),  // y: 1, 3, 7: the first is out of 5 minutes
+		`{"eventName":"ConsoleLogin","errorMessage":"Failed authentication","sourceIPAddress":"x"}`,
+	}, "\n")
+	for _, tc := range []struct {
+		aggregation string
+		want        []string
+	}{
+		{"count() by sourceIPAddress > 2", []string{"L:x=1", "L:y=1", "L:x=2", "L:y=2", "", "L:x!3", "L:y=2", "-"}},
+		// The near miss: x reaches 3, which is not above 3.
+		{"count() by sourceIPAddress > 3", []string{"L:x=1", "L:y=1", "L:x=2", "L:y=2", "", "L:x=3", "L:y=2", "-"}},
+		// Distinct users per address, over the whole stream.
+		{"count(userIdentity.userName) by sourceIPAddress >= 2", []string{"L:x=1", "L:y=1", "L:x=1", "L:y!2", "", "L:x=1", "L:y=1", "-"}},
+	} {
+		r := parseSigma(t, legacyRule("L", tc.aggregation, "5m"))
+		traces, errs, err := Explain(r, []byte(events), ExplainOptions{})
+		if err != nil || len(errs) > 0 {
+			t.Fatalf("%s: %v %v", tc.aggregation, err, errs)
+		}
+		if got := aggSteps(traces); !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\ngot  %q\nwant %q", tc.aggregation, got, tc.want)
+		}
+		// The per-event trace of the search is kept.
+		if !traces[0].Matched || traces[4].Matched || len(traces[0].Stages) != 1 || traces[0].Stages[0].Name != "selection" {
+			t.Errorf("%s: search traces %+v", tc.aggregation, traces[:5])
+		}
+		if len(traces[0].Referred) != 0 {
+			t.Errorf("%s: a rule's own matches listed as referred: %v", tc.aggregation, traces[0].Referred)
+		}
+	}
+}
+
+// The completion Explain reports is the detection a hunt reports for the same events.
+func TestExplainAggregationAsHunt(t *testing.T) {
+	r := parseSigma(t, legacyRule("L", "count() by sourceIPAddress > 1", "10m"))
+	var lines []string
+	for i := range 9 {
+		lines = append(lines, login(i, "bob", fmt.Sprint("ip", i%3), false))
+	}
+	events := strings.Join(lines, "\n")
+	traces, _, err := Explain(r, []byte(events), ExplainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var explained []string
+	for _, tr := range traces {
+		for _, s := range tr.Aggregates {
+			if s.Completed {
+				explained = append(explained, fmt.Sprintf("%d=%v/%s", tr.Record, s.Value, strings.Join(s.Group, ",")))
+			}
+		}
+	}
+	p, err := Compile(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hunted []string
+	if _, err := Run(context.Background(), NewSet([]*Program{p}), []string{"-"}, Options{Stdin: strings.NewReader(events), Threads: 1}, func(d *Detection) error {
+		hunted = append(hunted, fmt.Sprintf("%d=%d/%s", d.Record, d.Count, strings.Join(d.Group, ",")))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(hunted) == 0 || !slices.Equal(explained, hunted) {
+		t.Errorf("explained %v, hunted %v", explained, hunted)
+	}
+}
+
+// referredRules parses the base rules the correlation tests refer to.
+func referredRules(t *testing.T, src string) []*rule.Rule {
+	t.Helper()
+	rules, errs := sigma.Parse("base.yml", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return rules
+}
+
+const failThenSuccess = `title: Fail and Success
+id: 00000000-0000-0000-0000-0000000000c1
+logsource:
+    product: aws
+    service: cloudtrail
+correlation:
+    type: temporal
+    rules:
+        - login_failed
+        - login_ok
+    group-by:
+        - userIdentity.userName
+    timespan: 5m
+level: high
+`
+
+// A correlation is evaluated over the rules it refers to, given as referred rules: each event
+// says which of them it matched and what it did to the correlation.
+func TestExplainCorrelation(t *testing.T) {
+	r := parseSigma(t, failThenSuccess)
+	events := strings.Join([]string{
+		login(0, "bob", "1.1.1.1", true),
+		login(1, "alice", "1.1.1.1", false),
+		login(2, "bob", "1.1.1.1", false), // bob: success then failure within 5m: fires
+		login(20, "alice", "1.1.1.1", true),
+		`{"eventName":"GetObject"}`,
+	}, "\n")
+	traces, _, err := Explain(r, []byte(events), ExplainOptions{Referred: referredRules(t, baseRules)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const failed, ok = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
+	wantReferred := [][]string{{ok}, {failed}, {failed}, {ok}, nil}
+	for i, tr := range traces {
+		if !slices.Equal(tr.Referred, wantReferred[i]) {
+			t.Errorf("event %d: referred %v, want %v", i, tr.Referred, wantReferred[i])
+		}
+		if tr.Matched {
+			t.Errorf("event %d: a correlation matched a single event", i)
+		}
+	}
+	want := []string{"Fail and Success:bob=1", "Fail and Success:alice=1", "Fail and Success:bob!2", "Fail and Success:alice=1", ""}
+	if got := aggSteps(traces); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if s := traces[2].Aggregates[0]; s.RuleID != "00000000-0000-0000-0000-0000000000c1" {
+		t.Errorf("completion of rule %q", s.RuleID)
+	}
+}
+
+// A chain: the correlation below completes on an event, and the one above takes it there.
+func TestExplainChainedCorrelation(t *testing.T) {
+	r := parseSigma(t, `title: Top
+id: top
+logsource:
+    product: aws
+    service: cloudtrail
+correlation:
+    type: event_count
+    rules:
+        - many_failed
+    group-by:
+        - userIdentity.userName
+    timespan: 1h
+    condition:
+        gte: 2
+level: high
+`)
+	referred := referredRules(t, baseRules+`---
+title: Many Failed
+id: many
+name: many_failed
+logsource:
+    product: aws
+    service: cloudtrail
+correlation:
+    type: event_count
+    rules:
+        - login_failed
+    group-by:
+        - userIdentity.userName
+    timespan: 10m
+    condition:
+        gte: 2
+level: medium
+`)
+	var lines []string
+	for i := range 4 {
+		lines = append(lines, login(i, "bob", "1.1.1.1", false))
+	}
+	traces, _, err := Explain(r, []byte(strings.Join(lines, "\n")), ExplainOptions{Referred: referred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Many Failed:bob=1", "Many Failed:bob!2 Top:bob=1", "Many Failed:bob=1", "Many Failed:bob!2 Top:bob!2"}
+	if got := aggSteps(traces); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// A correlation whose referred rules are not all given is not evaluated: the error names the
+// rule missing.
+func TestExplainMissingReferred(t *testing.T) {
+	r := parseSigma(t, failThenSuccess)
+	base := referredRules(t, baseRules)
+	for _, referred := range [][]*rule.Rule{nil, base[:1]} {
+		traces, _, err := Explain(r, []byte(login(0, "bob", "1.1.1.1", true)), ExplainOptions{Referred: referred})
+		missing := `"login_ok"`
+		if referred == nil {
+			missing = `"login_failed"`
+		}
+		if err == nil || !strings.Contains(err.Error(), missing) || traces != nil {
+			t.Errorf("%d referred: traces %v, error %v; want an error naming %s", len(referred), traces, err, missing)
+		}
+	}
+	// A referred rule the engine cannot evaluate is named too.
+	broken := *base[1]
+	broken.Stages = append([]rule.Stage{{Name: "x", Kind: rule.StageOpaque, Reason: "not modelled"}}, broken.Stages...)
+	_, _, err := Explain(r, nil, ExplainOptions{Referred: []*rule.Rule{base[0], &broken}})
+	if err == nil || !strings.Contains(err.Error(), `"Login Succeeded"`) {
+		t.Errorf("broken referred rule: %v", err)
 	}
 }
