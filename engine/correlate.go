@@ -298,7 +298,7 @@ func (c *corrRun) feed(d *Detection) []*Detection {
 // feedFrom updates the correlations that take d: a rule's match (from -1) or a detection of
 // correlation from. d's other keys are for correlations further up, carried along.
 func (c *corrRun) feedFrom(d *Detection, from int, out *[]*Detection) {
-	t, ok := parseTime(d.Timestamp)
+	t, ok := d.at, d.atOK
 	if !ok {
 		return // no time, no window
 	}
@@ -328,7 +328,7 @@ func (cr *correlation) detection(d *Detection, group string, v float64) *Detecti
 		Program: cr.prog, RuleID: cr.prog.Rule.ID, Title: cr.prog.Rule.Title, Level: cr.prog.Level,
 		Timestamp: d.Timestamp, File: d.File, Record: d.Record,
 		EventName: d.EventName, User: d.User, SourceIP: d.SourceIP, Region: d.Region, Account: d.Account,
-		Count: int(math.Round(v)), Event: d.Event, flat: d.flat,
+		Count: int(math.Round(v)), Event: d.Event, flat: d.flat, at: d.at, atOK: d.atOK,
 	}
 	if len(cr.agg.GroupBy) > 0 {
 		o.Group = strings.Split(group, "\x00")

@@ -45,6 +45,10 @@ type Detection struct {
 	Event     json.RawMessage `json:"event"`
 
 	corr []corrKey // group keys for the correlations this rule is a base of
+	// at is Timestamp parsed, for the correlations (atOK: it could be), in the worker rather
+	// than in the goroutine that keeps input order.
+	at   time.Time
+	atOK bool
 	// flat: Event holds no '\n' or '\r', so it can be written out on one line as it is,
 	// without looking through it again.
 	flat bool
@@ -522,6 +526,7 @@ func (w *worker) evaluate(e *Event, r *result) {
 	}
 	var cols Detection
 	w.set.fill(&cols, e) // once per event, shared by its detections
+	timed := false
 	for _, pi := range w.matches {
 		p := w.set.Programs[pi]
 		d := cols
@@ -541,6 +546,10 @@ func (w *worker) evaluate(e *Event, r *result) {
 		}
 		d.line = len(r.lines)
 		d.corr = w.set.corr.keys(pi, e)
+		if len(d.corr) > 0 && !timed {
+			cols.at, cols.atOK = parseTime(cols.Timestamp)
+			d.at, d.atOK, timed = cols.at, cols.atOK, true
+		}
 		if w.keepAll || len(d.corr) > 0 {
 			r.dets = append(r.dets, d)
 		}
