@@ -91,6 +91,21 @@ func TestWindowsRules(t *testing.T) {
 		{"process_access/proc_access_win_lsass_dump_comsvcs_dll.yml", "Lsass Memory Dump via Comsvcs DLL",
 			[]string{sysmonEvent(10, map[string]any{"TargetImage": `C:\Windows\system32\lsass.exe`, "SourceImage": `C:\Windows\System32\rundll32.exe`, "CallTrace": `C:\Windows\SYSTEM32\ntdll.dll+9d234|C:\Windows\System32\comsvcs.dll+2b9a4`})},
 			[]string{sysmonEvent(1, map[string]any{"TargetImage": `C:\Windows\system32\lsass.exe`, "SourceImage": `C:\Windows\System32\rundll32.exe`, "CallTrace": `C:\Windows\System32\comsvcs.dll+2b9a4`})}},
+		{"network_connection/net_connection_win_certutil_initiated_connection.yml", "Uncommon Network Connection Initiated By Certutil.EXE",
+			[]string{sysmonEvent(3, map[string]any{"Image": `C:\Windows\System32\certutil.exe`, "Initiated": "true", "DestinationPort": 443})},
+			[]string{
+				sysmonEvent(3, map[string]any{"Image": `C:\Windows\System32\certutil.exe`, "Initiated": "true", "DestinationPort": 8443}),
+				sysmonEvent(3, map[string]any{"Image": `C:\Windows\System32\certutil.exe`, "Initiated": "false", "DestinationPort": 443}),
+			}},
+		{"builtin/system/service_control_manager/win_system_hack_smbexec.yml", "smbexec.py Service Installation",
+			[]string{winEvent("Service Control Manager", "System", 7045, map[string]any{"ServiceName": "BTOBTO", "ImagePath": `%COMSPEC% /Q /c echo cd`})},
+			[]string{
+				winEvent("Service Control Manager", "System", 7036, map[string]any{"ServiceName": "BTOBTO", "ImagePath": `%COMSPEC% /Q /c echo cd`}),
+				winEvent("Service Control Manager", "System", 7045, map[string]any{"ServiceName": "Updater", "ImagePath": `C:\Program Files\u.exe`}),
+			}},
+		{"file/file_event/file_event_win_anydesk_writing_susp_binaries.yml", "Suspicious Binary Writes Via AnyDesk",
+			[]string{sysmonEvent(11, map[string]any{"Image": `C:\Program Files (x86)\AnyDesk\AnyDesk.exe`, "TargetFilename": `C:\Users\x\Downloads\payload.exe`})},
+			[]string{sysmonEvent(11, map[string]any{"Image": `C:\Program Files (x86)\AnyDesk\AnyDesk.exe`, "TargetFilename": `C:\Program Files (x86)\AnyDesk\gcapi.dll`})}},
 	}
 	var paths []string
 	for _, c := range cases {
