@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"fmt"
-	"slices"
-	"sort"
 	"strings"
 )
 
@@ -32,8 +29,8 @@ type Set struct {
 	fast  *pathNode
 	paths [][]string // by slot
 
-	levels []indexLevel
-	always []int // programs no index level constrains and no required field filters
+	index  []fieldIndex
+	always []int // programs the index does not hold and no required field filters
 	// byRequired groups the other unconstrained programs by a field they cannot match without:
 	// one presence test skips the group.
 	byRequired []requiredGroup
@@ -42,13 +39,6 @@ type Set struct {
 type requiredGroup struct {
 	slots []int
 	progs []int
-}
-
-// indexLevel maps the lower-cased values of one field to the programs requiring one of them.
-type indexLevel struct {
-	name  string
-	slots []int
-	byVal map[string][]int
 }
 
 // NewSet builds a set from compiled programs. Correlation programs are kept (Run evaluates them
@@ -94,8 +84,8 @@ func (s *Set) buildFast() {
 			in[sl] = true
 		}
 	}
-	for _, l := range s.levels {
-		mark(l.slots)
+	for _, fi := range s.index {
+		mark(fi.slots)
 	}
 	for _, g := range s.byRequired {
 		mark(g.slots)
@@ -171,230 +161,6 @@ func (s *Set) column(e *Event, col int) []byte {
 		}
 	}
 	return nil
-}
-
-// buildIndex picks, greedily, the fields whose equality values constrain the most remaining
-// programs, up to three levels.
-func (s *Set) buildIndex() {
-	type fieldKey struct {
-		name  string
-		slots string
-	}
-	cons := make([]map[fieldKey]map[string]bool, len(s.Programs))
-	slotsOf := map[fieldKey][]int{}
-	remaining := map[int]bool{}
-	for i, p := range s.Programs {
-		if p.root == nil {
-			continue
-		}
-		remaining[i] = true
-		c := p.constraints(p.root)
-		if len(c) == 0 {
-			continue
-		}
-		m := map[fieldKey]map[string]bool{}
-		for f, vals := range c {
-			k := fieldKey{p.fields[f].name, slotsKey(p.slots[f])}
-			slotsOf[k] = p.slots[f]
-			m[k] = vals
-		}
-		cons[i] = m
-	}
-	for level := 0; level < 3 && len(remaining) > 0; level++ {
-		count := map[fieldKey]int{}
-		for i := range remaining {
-			for k := range cons[i] {
-				count[k]++
-			}
-		}
-		var best fieldKey
-		bestN := 0
-		for k, n := range count {
-			if n > bestN || (n == bestN && k.name < best.name) {
-				best, bestN = k, n
-			}
-		}
-		if bestN < 2 {
-			break
-		}
-		l := indexLevel{name: best.name, slots: slotsOf[best], byVal: map[string][]int{}}
-		for i := range remaining {
-			vals, ok := cons[i][best]
-			if !ok {
-				continue
-			}
-			for v := range vals {
-				l.byVal[v] = append(l.byVal[v], i)
-			}
-			delete(remaining, i)
-		}
-		for v := range l.byVal {
-			sort.Ints(l.byVal[v])
-		}
-		s.levels = append(s.levels, l)
-	}
-	groups := map[string]*requiredGroup{}
-	for i := range remaining {
-		p := s.Programs[i]
-		f := -1
-		for rf := range p.requires(p.root) {
-			// Any required field will do; the first by name keeps the grouping deterministic.
-			if f < 0 || p.fields[rf].name < p.fields[f].name {
-				f = rf
-			}
-		}
-		if f < 0 {
-			s.always = append(s.always, i)
-			continue
-		}
-		key := slotsKey(p.slots[f])
-		g := groups[key]
-		if g == nil {
-			g = &requiredGroup{slots: p.slots[f]}
-			groups[key] = g
-		}
-		g.progs = append(g.progs, i)
-	}
-	sort.Ints(s.always)
-	for _, g := range groups {
-		sort.Ints(g.progs)
-		s.byRequired = append(s.byRequired, *g)
-	}
-	sort.Slice(s.byRequired, func(i, j int) bool { return s.byRequired[i].progs[0] < s.byRequired[j].progs[0] })
-}
-
-func slotsKey(slots []int) string { return fmt.Sprint(slots) }
-
-// constraints returns, per local field, the lower-cased values one of which the field must
-// equal for the node to hold; fields with no such requirement are absent.
-func (p *Program) constraints(n *node) map[int]map[string]bool {
-	switch n.op {
-	case opPred:
-		pr := n.pred
-		if pr.kind != "eq" || pr.negated || pr.field < 0 || len(pr.groups) == 0 {
-			return nil
-		}
-		vals := map[string]bool{}
-		for _, g := range pr.groups {
-			for _, m := range g {
-				if m.op != mEq || m.isNum {
-					return nil
-				}
-				vals[strings.ToLower(string(m.lit))] = true
-			}
-		}
-		return map[int]map[string]bool{pr.field: vals}
-	case opAnd:
-		out := map[int]map[string]bool{}
-		for _, k := range n.kids {
-			for f, vals := range p.constraints(k) {
-				if prev, ok := out[f]; ok {
-					inter := map[string]bool{}
-					for v := range vals {
-						if prev[v] {
-							inter[v] = true
-						}
-					}
-					vals = inter
-				}
-				out[f] = vals
-			}
-		}
-		return out
-	case opOr, opAtLeast:
-		var out map[int]map[string]bool
-		for i, k := range n.kids {
-			c := p.constraints(k)
-			if i == 0 {
-				out = c
-				continue
-			}
-			merged := map[int]map[string]bool{}
-			for f, vals := range out {
-				if other, ok := c[f]; ok {
-					u := map[string]bool{}
-					for v := range vals {
-						u[v] = true
-					}
-					for v := range other {
-						u[v] = true
-					}
-					merged[f] = u
-				}
-			}
-			out = merged
-		}
-		return out
-	}
-	return nil
-}
-
-// requires returns the local fields that must be present in an event for the node to hold.
-// A missing field fails every predicate but null and exists: false, negated ones included.
-func (p *Program) requires(n *node) map[int]bool {
-	switch n.op {
-	case opPred:
-		pr := n.pred
-		if pr.field < 0 || pr.kind == "null" || (pr.kind == "exists" && !pr.want) {
-			return nil
-		}
-		return map[int]bool{pr.field: true}
-	case opAnd:
-		out := map[int]bool{}
-		for _, k := range n.kids {
-			for f := range p.requires(k) {
-				out[f] = true
-			}
-		}
-		return out
-	case opOr, opAtLeast:
-		var out map[int]bool
-		for i, k := range n.kids {
-			r := p.requires(k)
-			if i == 0 {
-				out = r
-				continue
-			}
-			for f := range out {
-				if !r[f] {
-					delete(out, f)
-				}
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-// candidates appends to dst the indexes of the programs the event may match, in load order.
-func (s *Set) candidates(e *Event, dst []int) []int {
-	start := len(dst)
-	for li := range s.levels {
-		l := &s.levels[li]
-		for _, slot := range l.slots {
-			vs := e.values(slot)
-			for i := range vs {
-				if vs[i].kind != kString && vs[i].kind != kNumber {
-					continue
-				}
-				dst = append(dst, l.byVal[string(e.lower(&vs[i]))]...)
-			}
-		}
-	}
-	dst = append(dst, s.always...)
-	for gi := range s.byRequired {
-		g := &s.byRequired[gi]
-		for _, slot := range g.slots {
-			if len(e.values(slot)) > 0 {
-				dst = append(dst, g.progs...)
-				break
-			}
-		}
-	}
-	c := dst[start:]
-	slices.Sort(c)
-	c = slices.Compact(c)
-	return dst[:start+len(c)]
 }
 
 // scan fills the event's field values from its bytes (a whole document).

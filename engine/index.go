@@ -1,0 +1,308 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The index tells, for an event, which programs can match it, so that the others are not
+// evaluated. Each program is filed under a set of atoms at least one of which every event it
+// matches has: a field equal to a value (eventName: CreateUser), a path ending in a file name
+// (Image|endswith '\certutil.exe': the name after the last separator is certutil.exe), a
+// number (EventID 4688). An event looks up its own atoms and gets the programs filed under
+// them. The index only narrows: the programs it returns are evaluated in full.
+//
+// A program's atoms come from its condition: a predicate gives its values; AND takes one of its
+// operands' atoms; OR (and "N of") the union of every operand's. Among the operands of an AND,
+// the index takes the atoms fewest programs share: a rule's own image name rather than the
+// log source guard that a thousand rules have in common (Sysmon's channel, say).
+
+// keyKind is how an event's value is turned into the text looked up.
+type keyKind uint8
+
+const (
+	keyEq   keyKind = iota // the value, lower-cased
+	keyBase                // the value's last path element (after the last \ or /), lower-cased
+	keyNum                 // the value as a number, in canonical form
+)
+
+// indexKey is one way of reading a field for the index: its slots and the key kind.
+type indexKey struct {
+	kind  keyKind
+	slots string
+}
+
+// atom is one value of an index key.
+type atom struct {
+	key indexKey
+	val string
+}
+
+// fieldIndex maps the values of one index key to the programs filed under them.
+type fieldIndex struct {
+	kind  keyKind
+	slots []int
+	byVal map[string][]int
+}
+
+// predAtoms returns the atoms a predicate's holding implies, or nil when it implies none the
+// index knows (a substring, a regular expression, a negation).
+func (p *Program) predAtoms(pr *pred) []atom {
+	if pr.negated || pr.field < 0 || len(pr.groups) == 0 {
+		return nil
+	}
+	slots := slotsKey(p.slots[pr.field])
+	var out []atom
+	for _, g := range pr.groups {
+		if len(g) == 0 {
+			return nil
+		}
+		for i := range g {
+			m := &g[i]
+			switch {
+			case m.op == mEq && m.isNum:
+				out = append(out, atom{indexKey{keyNum, slots}, canonicalNumber(m.num)})
+			case m.op == mEq:
+				out = append(out, atom{indexKey{keyEq, slots}, strings.ToLower(string(m.lit))})
+			case m.op == mSuffix && bytes.ContainsAny(m.lit, `\/`):
+				// A value ending with the literal has the literal's last path element as its own.
+				out = append(out, atom{indexKey{keyBase, slots}, strings.ToLower(string(lastElement(m.lit)))})
+			default:
+				return nil
+			}
+		}
+	}
+	return out
+}
+
+// lastElement returns what follows the last \ or / of a path (all of it without one).
+func lastElement(b []byte) []byte {
+	if i := bytes.LastIndexAny(b, `\/`); i >= 0 {
+		return b[i+1:]
+	}
+	return b
+}
+
+func canonicalNumber(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// eachPred calls f for every predicate under n.
+func eachPred(n *node, f func(*pred)) {
+	if n.op == opPred {
+		f(n.pred)
+	}
+	for _, k := range n.kids {
+		eachPred(k, f)
+	}
+}
+
+// chooseAtoms returns the atoms under which to file n: nil, false when it has none. freq counts
+// the programs having each atom; an atom set's cost is the sum of its atoms' counts.
+func (p *Program) chooseAtoms(n *node, freq map[atom]int) ([]atom, int, bool) {
+	switch n.op {
+	case opPred:
+		as := p.predAtoms(n.pred)
+		if as == nil {
+			return nil, 0, false
+		}
+		return as, atomsCost(as, freq), true
+	case opAnd:
+		var best []atom
+		bestCost, found := 0, false
+		for _, k := range n.kids {
+			if as, c, ok := p.chooseAtoms(k, freq); ok && (!found || c < bestCost) {
+				best, bestCost, found = as, c, true
+			}
+		}
+		return best, bestCost, found
+	case opOr, opAtLeast:
+		if len(n.kids) == 0 {
+			return nil, 0, false
+		}
+		var all []atom
+		cost := 0
+		for _, k := range n.kids {
+			as, c, ok := p.chooseAtoms(k, freq)
+			if !ok {
+				return nil, 0, false
+			}
+			all, cost = append(all, as...), cost+c
+		}
+		return all, cost, true
+	}
+	return nil, 0, false
+}
+
+func atomsCost(as []atom, freq map[atom]int) int {
+	c := 0
+	for _, a := range as {
+		c += freq[a]
+	}
+	return c
+}
+
+// buildIndex files every program it can under its atoms; the others are tested on every event
+// that has a field they require (byRequired), or on every event (always).
+func (s *Set) buildIndex() {
+	freq := map[atom]int{}
+	for _, p := range s.Programs {
+		if p.root == nil {
+			continue
+		}
+		seen := map[atom]bool{}
+		eachPred(p.root, func(pr *pred) {
+			for _, a := range p.predAtoms(pr) {
+				if !seen[a] {
+					seen[a] = true
+					freq[a]++
+				}
+			}
+		})
+	}
+	keys := map[indexKey]int{} // index into s.index
+	var unfiled []int
+	for i, p := range s.Programs {
+		if p.root == nil {
+			continue
+		}
+		as, _, ok := p.chooseAtoms(p.root, freq)
+		if !ok {
+			unfiled = append(unfiled, i)
+			continue
+		}
+		for _, a := range as {
+			ki, ok := keys[a.key]
+			if !ok {
+				ki = len(s.index)
+				keys[a.key] = ki
+				s.index = append(s.index, fieldIndex{kind: a.key.kind, slots: s.slotsOf(a.key.slots), byVal: map[string][]int{}})
+			}
+			progs := s.index[ki].byVal[a.val]
+			if len(progs) == 0 || progs[len(progs)-1] != i {
+				s.index[ki].byVal[a.val] = append(progs, i)
+			}
+		}
+	}
+	groups := map[string]*requiredGroup{}
+	for _, i := range unfiled {
+		p := s.Programs[i]
+		f := -1
+		for rf := range p.requires(p.root) {
+			// Any required field will do; the first by name keeps the grouping deterministic.
+			if f < 0 || p.fields[rf].name < p.fields[f].name {
+				f = rf
+			}
+		}
+		if f < 0 {
+			s.always = append(s.always, i)
+			continue
+		}
+		key := slotsKey(p.slots[f])
+		g := groups[key]
+		if g == nil {
+			g = &requiredGroup{slots: p.slots[f]}
+			groups[key] = g
+		}
+		g.progs = append(g.progs, i)
+	}
+	for _, g := range groups {
+		s.byRequired = append(s.byRequired, *g)
+	}
+	sort.Slice(s.byRequired, func(i, j int) bool { return s.byRequired[i].progs[0] < s.byRequired[j].progs[0] })
+}
+
+func slotsKey(slots []int) string { return fmt.Sprint(slots) }
+
+// slotsOf is the inverse of slotsKey.
+func (s *Set) slotsOf(key string) []int {
+	var out []int
+	for _, f := range strings.Fields(strings.Trim(key, "[]")) {
+		n, _ := strconv.Atoi(f)
+		out = append(out, n)
+	}
+	return out
+}
+
+// requires returns the local fields that must be present in an event for the node to hold.
+// A missing field fails every predicate but null and exists: false, negated ones included.
+func (p *Program) requires(n *node) map[int]bool {
+	switch n.op {
+	case opPred:
+		pr := n.pred
+		if pr.field < 0 || pr.kind == "null" || (pr.kind == "exists" && !pr.want) {
+			return nil
+		}
+		return map[int]bool{pr.field: true}
+	case opAnd:
+		out := map[int]bool{}
+		for _, k := range n.kids {
+			for f := range p.requires(k) {
+				out[f] = true
+			}
+		}
+		return out
+	case opOr, opAtLeast:
+		var out map[int]bool
+		for i, k := range n.kids {
+			r := p.requires(k)
+			if i == 0 {
+				out = r
+				continue
+			}
+			for f := range out {
+				if !r[f] {
+					delete(out, f)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// candidates appends to dst the indexes of the programs the event may match, in load order.
+func (s *Set) candidates(e *Event, dst []int) []int {
+	start := len(dst)
+	var num [32]byte
+	for ki := range s.index {
+		fi := &s.index[ki]
+		for _, slot := range fi.slots {
+			vs := e.values(slot)
+			for i := range vs {
+				// Every kind of value: a matcher compares the text of booleans and nulls too.
+				v := &vs[i]
+				var key []byte
+				switch fi.kind {
+				case keyEq:
+					key = e.lower(v)
+				case keyBase:
+					key = lastElement(e.lower(v))
+				case keyNum:
+					f, ok := e.number(v)
+					if !ok {
+						continue
+					}
+					key = strconv.AppendFloat(num[:0], f, 'g', -1, 64)
+				}
+				dst = append(dst, fi.byVal[string(key)]...)
+			}
+		}
+	}
+	dst = append(dst, s.always...)
+	for gi := range s.byRequired {
+		g := &s.byRequired[gi]
+		for _, slot := range g.slots {
+			if len(e.values(slot)) > 0 {
+				dst = append(dst, g.progs...)
+				break
+			}
+		}
+	}
+	c := dst[start:]
+	slices.Sort(c)
+	c = slices.Compact(c)
+	return dst[:start+len(c)]
+}
