@@ -233,9 +233,11 @@ func (x *aggExplainer) feed(t *Trace, e *Event) {
 			x.set.fill(&cols, e)
 			filled = true
 		}
-		if _, ok := parseTime(cols.Timestamp); !ok {
-			t.NoTimestamp = true // the correlator leaves it out: no time, no window
-			continue
+		if !cols.atOK {
+			if cols.at, cols.atOK = parseTime(cols.Timestamp); !cols.atOK {
+				t.NoTimestamp = true // the correlator leaves it out: no time, no window
+				continue
+			}
 		}
 		d := cols
 		d.Program, d.RuleID, d.Title, d.Level = q, q.Rule.ID, q.Rule.Title, q.Level
