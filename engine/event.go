@@ -19,6 +19,32 @@ type Event struct {
 	all   []value
 	allOK bool // all holds every string value of the event (for keyword search)
 	full  bool // every referenced path was scanned, not only the first pass's
+
+	// found marks the index's text patterns found in the event (see Set.candidates): pattern
+	// i is found when found[i] == lookup, so that a new lookup needs no clearing.
+	found  []uint32
+	lookup uint32
+}
+
+// newLookup starts a lookup of the index's n text patterns.
+func (e *Event) newLookup(n int) {
+	if len(e.found) < n {
+		e.found = make([]uint32, n)
+	}
+	e.lookup++
+	if e.lookup == 0 { // wrapped around: marks of old lookups could pass for new ones
+		clear(e.found)
+		e.lookup = 1
+	}
+}
+
+// firstFind marks pattern i found and reports whether it was not already.
+func (e *Event) firstFind(i int) bool {
+	if e.found[i] == e.lookup {
+		return false
+	}
+	e.found[i] = e.lookup
+	return true
 }
 
 // reset prepares the event for a document.

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -13,8 +14,10 @@ import (
 // evaluated. Each program is filed under a set of atoms at least one of which every event it
 // matches has: a field equal to a value (eventName: CreateUser), a path ending in a file name
 // (Image|endswith '\certutil.exe': the name after the last separator is certutil.exe), a
-// number (EventID 4688). An event looks up its own atoms and gets the programs filed under
-// them. The index only narrows: the programs it returns are evaluated in full.
+// number (EventID 4688), a field holding a piece of text (CommandLine|contains '-urlcache',
+// and the literal parts of wildcards and regular expressions). An event looks up its own atoms
+// (the pieces of text all at once, with one automaton per field) and gets the programs filed
+// under them. The index only narrows: the programs it returns are evaluated in full.
 //
 // A program's atoms come from its condition: a predicate gives its values; AND takes one of its
 // operands' atoms; OR (and "N of") the union of every operand's. Among the operands of an AND,
@@ -28,6 +31,7 @@ const (
 	keyEq   keyKind = iota // the value, lower-cased
 	keyBase                // the value's last path element (after the last \ or /), lower-cased
 	keyNum                 // the value as a number, in canonical form
+	keyText                // a piece of the value, lower-cased
 )
 
 // indexKey is one way of reading a field for the index: its slots and the key kind.
@@ -42,42 +46,93 @@ type atom struct {
 	val string
 }
 
-// fieldIndex maps the values of one index key to the programs filed under them.
+// fieldIndex maps the values of one index key to the programs filed under them. For pieces of
+// text, the values are the patterns of an automaton: pattern i is pieces[i], its programs
+// byPiece[i], and seen[first+i] marks it found for the event being looked up.
 type fieldIndex struct {
 	kind  keyKind
 	slots []int
 	byVal map[string][]int
+
+	pieces  *substrings
+	byPiece [][]int
+	first   int
 }
 
-// predAtoms returns the atoms a predicate's holding implies, or nil when it implies none the
-// index knows (a substring, a regular expression, a negation).
-func (p *Program) predAtoms(pr *pred) []atom {
+// predAtoms returns the atom sets a predicate's holding implies, at least one atom of each set
+// holding, or nil when it implies none the index knows (a negation, a number comparison).
+// There is one set, or, when every value must match (|all), one per value.
+func (p *Program) predAtoms(pr *pred) [][]atom {
 	if pr.negated || pr.field < 0 || len(pr.groups) == 0 {
 		return nil
 	}
 	slots := slotsKey(p.slots[pr.field])
-	var out []atom
+	var sets [][]atom
+	var union []atom
 	for _, g := range pr.groups {
 		if len(g) == 0 {
 			return nil
 		}
+		var group []atom
 		for i := range g {
-			m := &g[i]
-			switch {
-			case m.op == mEq && m.isNum:
-				out = append(out, atom{indexKey{keyNum, slots}, canonicalNumber(m.num)})
-			case m.op == mEq:
-				out = append(out, atom{indexKey{keyEq, slots}, strings.ToLower(string(m.lit))})
-			case m.op == mSuffix && bytes.ContainsAny(m.lit, `\/`):
-				// A value ending with the literal has the literal's last path element as its own.
-				out = append(out, atom{indexKey{keyBase, slots}, strings.ToLower(string(lastElement(m.lit)))})
-			default:
+			a, ok := matcherAtom(&g[i], slots)
+			if !ok {
 				return nil
 			}
+			group = append(group, a)
+		}
+		if pr.all {
+			sets = append(sets, group)
+		} else {
+			union = append(union, group...)
 		}
 	}
-	return out
+	if !pr.all {
+		sets = [][]atom{union}
+	}
+	return sets
 }
+
+// matcherAtom returns the atom a matcher's matching implies.
+func matcherAtom(m *matcher, slots string) (atom, bool) {
+	switch m.op {
+	case mEq:
+		if m.isNum {
+			return atom{indexKey{keyNum, slots}, canonicalNumber(m.num)}, true
+		}
+		return atom{indexKey{keyEq, slots}, foldKey(m.lit)}, true
+	case mSuffix:
+		if bytes.ContainsAny(m.lit, `\/`) {
+			// A value ending with the literal has the literal's last path element as its own.
+			return atom{indexKey{keyBase, slots}, string(lastElement(appendLower(nil, m.lit)))}, true
+		}
+		return textAtom(m.lit, slots)
+	case mContains, mPrefix:
+		return textAtom(m.lit, slots)
+	case mGlob:
+		// A match holds every literal part of the glob: the longest is the rarest, likely.
+		var longest []byte
+		for _, t := range m.glob {
+			if t.kind == 'l' && len(t.lit) > len(longest) {
+				longest = t.lit
+			}
+		}
+		return textAtom(longest, slots)
+	case mRe:
+		return textAtom(m.lit, slots) // the literal every match contains, when there is one
+	}
+	return atom{}, false
+}
+
+func textAtom(lit []byte, slots string) (atom, bool) {
+	if len(lit) == 0 {
+		return atom{}, false
+	}
+	return atom{indexKey{keyText, slots}, foldKey(lit)}, true
+}
+
+// foldKey lower-cases as Event.lower does, so that an atom and an event's key compare.
+func foldKey(b []byte) string { return string(appendLower(nil, b)) }
 
 // lastElement returns what follows the last \ or / of a path (all of it without one).
 func lastElement(b []byte) []byte {
@@ -104,11 +159,14 @@ func eachPred(n *node, f func(*pred)) {
 func (p *Program) chooseAtoms(n *node, freq map[atom]int) ([]atom, int, bool) {
 	switch n.op {
 	case opPred:
-		as := p.predAtoms(n.pred)
-		if as == nil {
-			return nil, 0, false
+		var best []atom
+		bestCost := 0
+		for _, as := range p.predAtoms(n.pred) {
+			if c := atomsCost(as, freq); best == nil || c < bestCost {
+				best, bestCost = as, c
+			}
 		}
-		return as, atomsCost(as, freq), true
+		return best, bestCost, best != nil
 	case opAnd:
 		var best []atom
 		bestCost, found := 0, false
@@ -136,10 +194,15 @@ func (p *Program) chooseAtoms(n *node, freq map[atom]int) ([]atom, int, bool) {
 	return nil, 0, false
 }
 
+// atomsCost estimates how many programs an atom set offers: the programs sharing each atom,
+// and for a piece of text a penalty the shorter it is, as short pieces are found in most text.
 func atomsCost(as []atom, freq map[atom]int) int {
 	c := 0
 	for _, a := range as {
 		c += freq[a]
+		if a.key.kind == keyText {
+			c += 256 / len(a.val)
+		}
 	}
 	return c
 }
@@ -154,10 +217,12 @@ func (s *Set) buildIndex() {
 		}
 		seen := map[atom]bool{}
 		eachPred(p.root, func(pr *pred) {
-			for _, a := range p.predAtoms(pr) {
-				if !seen[a] {
-					seen[a] = true
-					freq[a]++
+			for _, as := range p.predAtoms(pr) {
+				for _, a := range as {
+					if !seen[a] {
+						seen[a] = true
+						freq[a]++
+					}
 				}
 			}
 		})
@@ -186,6 +251,7 @@ func (s *Set) buildIndex() {
 			}
 		}
 	}
+	s.buildPieces()
 	groups := map[string]*requiredGroup{}
 	for _, i := range unfiled {
 		p := s.Programs[i]
@@ -212,6 +278,25 @@ func (s *Set) buildIndex() {
 		s.byRequired = append(s.byRequired, *g)
 	}
 	sort.Slice(s.byRequired, func(i, j int) bool { return s.byRequired[i].progs[0] < s.byRequired[j].progs[0] })
+}
+
+// buildPieces compiles the automaton of each text key.
+func (s *Set) buildPieces() {
+	for ki := range s.index {
+		fi := &s.index[ki]
+		if fi.kind != keyText {
+			continue
+		}
+		pieces := slices.Sorted(maps.Keys(fi.byVal))
+		pats := make([][]byte, len(pieces))
+		for i, p := range pieces {
+			pats[i] = []byte(p)
+			fi.byPiece = append(fi.byPiece, fi.byVal[p])
+		}
+		fi.pieces, fi.byVal = newSubstrings(pats), nil
+		fi.first = s.npieces
+		s.npieces += len(pieces)
+	}
 }
 
 func slotsKey(slots []int) string { return fmt.Sprint(slots) }
@@ -267,6 +352,7 @@ func (p *Program) requires(n *node) map[int]bool {
 func (s *Set) candidates(e *Event, dst []int) []int {
 	start := len(dst)
 	var num [32]byte
+	e.newLookup(s.npieces)
 	for ki := range s.index {
 		fi := &s.index[ki]
 		for _, slot := range fi.slots {
@@ -286,6 +372,13 @@ func (s *Set) candidates(e *Event, dst []int) []int {
 						continue
 					}
 					key = strconv.AppendFloat(num[:0], f, 'g', -1, 64)
+				case keyText:
+					fi.pieces.find(e.lower(v), func(p int32) {
+						if e.firstFind(fi.first + int(p)) {
+							dst = append(dst, fi.byPiece[p]...)
+						}
+					})
+					continue
 				}
 				dst = append(dst, fi.byVal[string(key)]...)
 			}

@@ -29,8 +29,9 @@ type Set struct {
 	fast  *pathNode
 	paths [][]string // by slot
 
-	index  []fieldIndex
-	always []int // programs the index does not hold and no required field filters
+	index   []fieldIndex
+	npieces int   // the patterns of the index's automata, all keys together
+	always  []int // programs the index does not hold and no required field filters
 	// byRequired groups the other unconstrained programs by a field they cannot match without:
 	// one presence test skips the group.
 	byRequired []requiredGroup

@@ -71,7 +71,7 @@ func BenchmarkHuntWindows(b *testing.B) {
 	if len(progs) < 1000 {
 		b.Skipf("only %d Windows rules loaded", len(progs))
 	}
-	data := windowsEvents(2000)
+	data := windowsEvents(5000)
 	set := NewSet(progs)
 	w := newWorker(set)
 	b.SetBytes(int64(len(data)))

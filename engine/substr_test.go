@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// occurrences lists, for each pattern, the end offsets of its occurrences, by brute force.
+func occurrences(patterns [][]byte, text []byte) [][]int {
+	out := make([][]int, len(patterns))
+	for i, p := range patterns {
+		for j := 0; j+len(p) <= len(text); j++ {
+			if bytes.Equal(text[j:j+len(p)], p) {
+				out[i] = append(out[i], j+len(p))
+			}
+		}
+	}
+	return out
+}
+
+func automatonOccurrences(a *substrings, n int, text []byte) [][]int {
+	out := make([][]int, n)
+	pos := 0
+	s := int32(0)
+	for _, c := range text {
+		pos++
+		s = a.delta[int(s)*a.nclass+int(a.class[c])]
+		for t := a.report[s]; t >= 0; t = a.next[t] {
+			for _, p := range a.own[t] {
+				out[p] = append(out[p], pos)
+			}
+		}
+	}
+	return out
+}
+
+func checkSubstrings(t *testing.T, patterns [][]byte, text []byte) {
+	t.Helper()
+	a := newSubstrings(patterns)
+	want := occurrences(patterns, text)
+	got := automatonOccurrences(a, len(patterns), text)
+	for i := range patterns {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("pattern %q in %q: ends %v, want %v", patterns[i], text, got[i], want[i])
+		}
+	}
+	var found []int32
+	a.find(text, func(p int32) { found = append(found, p) })
+	n := 0
+	for _, w := range want {
+		n += len(w)
+	}
+	if len(found) != n {
+		t.Fatalf("find reported %d occurrences, want %d", len(found), n)
+	}
+}
+
+func TestSubstrings(t *testing.T) {
+	checkSubstrings(t, [][]byte{[]byte("he"), []byte("she"), []byte("his"), []byte("hers")}, []byte("ushers and his shells"))
+	checkSubstrings(t, [][]byte{[]byte("a"), []byte("aa"), []byte("aaa"), []byte("aa")}, []byte("aaaa"))
+	checkSubstrings(t, [][]byte{[]byte(`\certutil.exe`), []byte(" -decode "), []byte("-urlcache")}, []byte(`c:\windows\system32\certutil.exe -urlcache -f http://x -decode `))
+	checkSubstrings(t, [][]byte{[]byte("x")}, nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var patterns [][]byte
+		for range 1 + rng.IntN(8) {
+			p := make([]byte, 1+rng.IntN(4))
+			for i := range p {
+				p[i] = "abc\x00\xff"[rng.IntN(5)]
+			}
+			patterns = append(patterns, p)
+		}
+		text := make([]byte, rng.IntN(40))
+		for i := range text {
+			text[i] = "abcd\x00\xff"[rng.IntN(6)]
+		}
+		checkSubstrings(t, patterns, text)
+	}
+}
+
+func FuzzSubstrings(f *testing.F) {
+	f.Add([]byte("he\nshe\nhis\nhers"), []byte("ushers"))
+	f.Fuzz(func(t *testing.T, pats, text []byte) {
+		var patterns [][]byte
+		for _, p := range bytes.Split(pats, []byte{'\n'}) {
+			if len(p) > 0 && len(patterns) < 64 {
+				patterns = append(patterns, p)
+			}
+		}
+		if len(patterns) == 0 || len(text) > 4096 {
+			return
+		}
+		checkSubstrings(t, patterns, text)
+	})
+}
