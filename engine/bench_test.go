@@ -100,11 +100,15 @@ func cloudTrailPrograms(tb testing.TB, dir string) []*Program {
 
 func BenchmarkHunt(b *testing.B) {
 	data, progs := benchData(b)
-	set := NewSet(progs)
+	benchWorker(b, NewSet(progs), data)
+}
+
+// benchWorker evaluates JSON Lines on one worker, cut into chunks as the reader cuts them.
+func benchWorker(b *testing.B, set *Set, data []byte) {
 	w := newWorker(set)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
-	var events int64
+	var events, dets int64
 	for range b.N {
 		for off := 0; off < len(data); {
 			end := min(off+chunkSize, len(data))
@@ -113,10 +117,12 @@ func BenchmarkHunt(b *testing.B) {
 			}
 			r := w.process(&chunk{file: "bench", data: data[off:end]})
 			events += r.events
+			dets += int64(len(r.hits))
 			off = end
 		}
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(dets)/float64(events), "detections/event")
 }
 
 func BenchmarkDecodeBaseline(b *testing.B) {

@@ -239,9 +239,7 @@ func (x *aggExplainer) feed(t *Trace, e *Event) {
 				continue
 			}
 		}
-		d := cols
-		d.Program, d.RuleID, d.Title, d.Level = q, q.Rule.ID, q.Rule.Title, q.Level
-		d.File, d.Record = e.File, e.Record
+		d := x.set.detection(&cols, pi, e)
 		d.corr = keys
 		outs := x.run.feed(&d)
 		x.progress(t, d.corr, -1)

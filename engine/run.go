@@ -528,12 +528,8 @@ func (w *worker) evaluate(e *Event, r *result) {
 	w.set.fill(&cols, e) // once per event, shared by its detections
 	timed := false
 	for _, pi := range w.matches {
-		p := w.set.Programs[pi]
-		d := cols
-		d.Program, d.RuleID, d.Title, d.Level = p, p.Rule.ID, p.Rule.Title, p.Level
-		d.File, d.Record = e.File, e.Record
 		// The chunk's bytes are not reused before the detection is reported.
-		d.Event = json.RawMessage(e.Raw)
+		d := w.set.detection(&cols, pi, e)
 		d.flat = w.flat
 		d.shown = w.shown[pi]
 		if d.shown {
@@ -554,6 +550,16 @@ func (w *worker) evaluate(e *Event, r *result) {
 			r.dets = append(r.dets, d)
 		}
 	}
+}
+
+// detection is program pi's detection of event e, with the timeline columns of cols.
+func (s *Set) detection(cols *Detection, pi int, e *Event) Detection {
+	p := s.Programs[pi]
+	d := *cols
+	d.Program, d.RuleID, d.Title, d.Level = p, p.Rule.ID, p.Rule.Title, p.Level
+	d.File, d.Record = e.File, e.Record
+	d.Event = json.RawMessage(e.Raw)
+	return d
 }
 
 func indexNL(d []byte) int { return bytes.IndexByte(d, '\n') }

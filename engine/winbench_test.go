@@ -71,26 +71,7 @@ func BenchmarkHuntWindows(b *testing.B) {
 	if len(progs) < 1000 {
 		b.Skipf("only %d Windows rules loaded", len(progs))
 	}
-	data := windowsEvents(5000)
-	set := NewSet(progs)
-	w := newWorker(set)
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	var events, dets int64
-	for range b.N {
-		for off := 0; off < len(data); {
-			end := min(off+chunkSize, len(data))
-			if end < len(data) {
-				end = off + bytes.LastIndexByte(data[off:end], '\n') + 1
-			}
-			r := w.process(&chunk{file: "bench", data: data[off:end]})
-			events += r.events
-			dets += int64(len(r.hits))
-			off = end
-		}
-	}
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(dets)/float64(events), "detections/event")
+	benchWorker(b, NewSet(progs), windowsEvents(5000))
 }
 
 func dirExists(p string) bool {
