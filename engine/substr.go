@@ -1,9 +1,14 @@
 package engine
 
+import "bytes"
+
 // substrings finds which of a set of byte patterns occur in a text, in one pass over it: an
 // Aho-Corasick automaton compiled to a table of transitions on byte classes (bytes that occur in
 // no pattern share one class), so that each byte of the text costs one table read.
 type substrings struct {
+	// few holds the patterns when there are so few that searching for each with bytes.Index,
+	// which compares many bytes at a time, is faster than the automaton's byte by byte walk.
+	few    [][]byte
 	nclass int
 	class  [256]uint8
 	delta  []int32   // state*nclass+class → state
@@ -16,6 +21,10 @@ type substrings struct {
 // newSubstrings builds the automaton of patterns (none of them empty).
 func newSubstrings(patterns [][]byte) *substrings {
 	a := &substrings{n: len(patterns)}
+	if len(patterns) <= fewPatterns {
+		a.few = patterns
+		return a
+	}
 	used := [256]bool{}
 	for _, p := range patterns {
 		for _, c := range p {
@@ -85,8 +94,19 @@ func newSubstrings(patterns [][]byte) *substrings {
 	return a
 }
 
-// find calls found for each pattern occurring in text, once per occurrence.
+// fewPatterns is how many patterns are searched for one by one rather than with an automaton.
+const fewPatterns = 4
+
+// find calls found for each pattern occurring in text, at least once for each.
 func (a *substrings) find(text []byte, found func(pattern int32)) {
+	if a.few != nil {
+		for i, p := range a.few {
+			if bytes.Contains(text, p) {
+				found(int32(i))
+			}
+		}
+		return
+	}
 	s := int32(0)
 	for _, c := range text {
 		s = a.delta[int(s)*a.nclass+int(a.class[c])]

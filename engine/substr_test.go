@@ -38,22 +38,27 @@ func automatonOccurrences(a *substrings, n int, text []byte) [][]int {
 
 func checkSubstrings(t *testing.T, patterns [][]byte, text []byte) {
 	t.Helper()
-	a := newSubstrings(patterns)
 	want := occurrences(patterns, text)
-	got := automatonOccurrences(a, len(patterns), text)
+	// Pad the set past fewPatterns with patterns that cannot occur, to test the automaton.
+	big := slices.Clone(patterns)
+	for len(big) <= fewPatterns {
+		big = append(big, []byte("\x01never\x02"))
+	}
+	a := newSubstrings(big)
+	got := automatonOccurrences(a, len(big), text)
 	for i := range patterns {
 		if !slices.Equal(got[i], want[i]) {
 			t.Fatalf("pattern %q in %q: ends %v, want %v", patterns[i], text, got[i], want[i])
 		}
 	}
-	var found []int32
-	a.find(text, func(p int32) { found = append(found, p) })
-	n := 0
-	for _, w := range want {
-		n += len(w)
-	}
-	if len(found) != n {
-		t.Fatalf("find reported %d occurrences, want %d", len(found), n)
+	for _, a := range []*substrings{a, newSubstrings(patterns)} {
+		found := map[int32]bool{}
+		a.find(text, func(p int32) { found[p] = true })
+		for i := range patterns {
+			if found[int32(i)] != (len(want[i]) > 0) {
+				t.Fatalf("pattern %q in %q: found %v, want %v (%d patterns)", patterns[i], text, found[int32(i)], len(want[i]) > 0, a.n)
+			}
+		}
 	}
 }
 
