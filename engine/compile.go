@@ -98,6 +98,7 @@ type pred struct {
 	groups  [][]matcher // one group per rule value: the variants any of which may match
 	refs    []int       // fieldref: local field indexes to compare with
 	fold    bool
+	pieces  *substrings // all the groups' literals, when piecesOf finds it pays
 }
 
 // Compile compiles a rule. Rules it cannot evaluate (opaque logic, placeholders without
@@ -447,8 +448,34 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 		}
 		p.groups = append(p.groups, g)
 	}
+	p.pieces = piecesOf(p)
 	return p, nil
 }
+
+// piecesOf returns an automaton over a predicate's literals when it holds as soon as any value
+// contains any of many (a list of suspicious words, say): one pass over the value then stands
+// for a search per literal.
+func piecesOf(pr *pred) *substrings {
+	if pr.all {
+		return nil
+	}
+	var lits [][]byte
+	for _, g := range pr.groups {
+		for i := range g {
+			if m := &g[i]; m.op != mContains || m.fold != pr.fold || len(m.lit) == 0 {
+				return nil
+			}
+			lits = append(lits, g[i].lit)
+		}
+	}
+	if len(lits) < manyPieces {
+		return nil
+	}
+	return newSubstrings(lits)
+}
+
+// manyPieces is how many literals make an automaton faster than a search for each.
+const manyPieces = 16
 
 // matchers builds the matchers of one rule value: one per variant its encodings produce.
 func matchers(kind rule.Kind, v string, f rule.Flags, sigma bool) ([]matcher, error) {
@@ -639,6 +666,9 @@ func (p *Program) evalPred(pr *pred, e *Event) bool {
 // matchGroups tests the values (or the values of the slots): any group matching, or every
 // group with `all`.
 func (pr *pred) matchGroups(e *Event, vals []value, slots []int) bool {
+	if pr.pieces != nil {
+		return pr.anyPiece(e, vals, slots)
+	}
 	for gi := range pr.groups {
 		ok := pr.groupMatches(e, pr.groups[gi], vals, slots)
 		if ok && !pr.all {
@@ -649,6 +679,30 @@ func (pr *pred) matchGroups(e *Event, vals []value, slots []int) bool {
 		}
 	}
 	return pr.all
+}
+
+// anyPiece reports whether a value holds one of the predicate's literals (see piecesOf).
+func (pr *pred) anyPiece(e *Event, vals []value, slots []int) bool {
+	text := func(v *value) []byte {
+		if pr.fold {
+			return e.lower(v)
+		}
+		return e.text(v)
+	}
+	for i := range vals {
+		if pr.pieces.any(text(&vals[i])) {
+			return true
+		}
+	}
+	for _, s := range slots {
+		vs := e.values(s)
+		for i := range vs {
+			if pr.pieces.any(text(&vs[i])) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (pr *pred) groupMatches(e *Event, g []matcher, vals []value, slots []int) bool {

@@ -165,3 +165,47 @@ func TestTwoPassScan(t *testing.T) {
 		}
 	}
 }
+
+// TestManyPieces checks that a predicate with many contains values, searched with one
+// automaton (piecesOf), decides as its matchers one by one do: case folded or not, on strings,
+// numbers and lists, with the windash variants.
+func TestManyPieces(t *testing.T) {
+	words := []string{"mimikatz", "sekurlsa", "-EncodedCommand", "Invoke-Expression", "DownloadString", "bypass", "hidden", "NoProfile",
+		"certutil", "urlcache", "bitsadmin", "regsvr32", "scrobj", "mshta", "vbscript", "javascript", "é-accent", "42"}
+	events := []string{
+		`{"c":"powershell -nop -w HIDDEN"}`, `{"c":"nothing to see"}`, `{"c":["a","b","RegSvr32 /s"]}`, `{"c":1042}`,
+		`{"c":"CERTUTIL"}`, `{"c":"É-ACCENT"}`, `{"c":"é-accent"}`, `{"c":"x -encodedcommand y"}`, `{"c":"/EncodedCommand"}`,
+		`{"c":null}`, `{"d":"mimikatz"}`, `{"c":{"x":"mimikatz"}}`, `{"c":true}`,
+	}
+	for _, f := range []rule.Flags{{}, {Cased: true}, {Encodings: []string{"windash"}}} {
+		p, err := Compile(sel(rule.Predicate{Field: "c", Kind: rule.KindContains, Values: words, Flags: f}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := NewSet([]*Program{p})
+		var pr *pred
+		eachPred(p.root, func(x *pred) {
+			if x.field >= 0 && p.fields[x.field].name == "c" {
+				pr = x
+			}
+		})
+		if pr == nil || pr.pieces == nil {
+			t.Fatalf("flags %+v: the predicate has no automaton", f)
+		}
+		for _, ev := range events {
+			var e Event
+			e.reset([]byte(ev), set.nslots)
+			if err := set.scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			got := p.evalPred(pr, &e)
+			pieces := pr.pieces
+			pr.pieces = nil
+			want := p.evalPred(pr, &e)
+			pr.pieces = pieces
+			if got != want {
+				t.Errorf("flags %+v, %s: automaton says %v, matchers %v", f, ev, got, want)
+			}
+		}
+	}
+}

@@ -94,6 +94,26 @@ func newSubstrings(patterns [][]byte) *substrings {
 	return a
 }
 
+// any reports whether some pattern occurs in text.
+func (a *substrings) any(text []byte) bool {
+	if a.few != nil {
+		for _, p := range a.few {
+			if bytes.Contains(text, p) {
+				return true
+			}
+		}
+		return false
+	}
+	s := int32(0)
+	for _, c := range text {
+		s = a.delta[int(s)*a.nclass+int(a.class[c])]
+		if a.report[s] >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // fewPatterns is how many patterns are searched for one by one rather than with an automaton.
 const fewPatterns = 4
 

@@ -54,6 +54,13 @@ func checkSubstrings(t *testing.T, patterns [][]byte, text []byte) {
 	for _, a := range []*substrings{a, newSubstrings(patterns)} {
 		found := map[int32]bool{}
 		a.find(text, func(p int32) { found[p] = true })
+		anyWant := false
+		for i := range patterns {
+			anyWant = anyWant || len(want[i]) > 0
+		}
+		if a.any(text) != anyWant { // the padding never occurs
+			t.Fatalf("%q in %q: any says %v, want %v (%d patterns)", patterns, text, a.any(text), anyWant, a.n)
+		}
 		for i := range patterns {
 			if found[int32(i)] != (len(want[i]) > 0) {
 				t.Fatalf("pattern %q in %q: found %v, want %v (%d patterns)", patterns[i], text, found[int32(i)], len(want[i]) > 0, a.n)
