@@ -109,8 +109,8 @@ level: high`
 	if got != "Brute Force@5" {
 		t.Errorf("got %s", got)
 	}
-	if ds[0].Count != 3 || strings.Join(ds[0].Group, ",") != "bob" {
-		t.Errorf("count %d group %v", ds[0].Count, ds[0].Group)
+	if ds[0].Value != 3 || strings.Join(ds[0].Group, ",") != "bob" {
+		t.Errorf("count %v group %v", ds[0].Value, ds[0].Group)
 	}
 }
 
@@ -276,7 +276,7 @@ level: high` + downloadRule
 func detected(ds []*Detection) string {
 	var out []string
 	for _, d := range ds {
-		out = append(out, fmt.Sprintf("%s@%d=%d/%s", d.Title, d.Record, d.Count, strings.Join(d.Group, ",")))
+		out = append(out, fmt.Sprintf("%s@%d=%v/%s", d.Title, d.Record, d.Value, strings.Join(d.Group, ",")))
 	}
 	return strings.Join(out, " ")
 }
@@ -318,9 +318,9 @@ func TestValueAvg(t *testing.T) {
 		download(100, "i", "1000"),
 		download(701, "i", "400"), // i: 1000 is out of the window too: 400
 		download(800, "f", "100"),
-		download(900, "f", "901"), // f: 500.5, reported as 501
+		download(900, "f", "901"), // f: 500.5
 	})
-	if got, want := detected(ds), "Metric@1=550/a Metric@4=1000/b Metric@7=700/h Metric@12=501/f"; got != want {
+	if got, want := detected(ds), "Metric@1=550/a Metric@4=1000/b Metric@7=700/h Metric@12=500.5/f"; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

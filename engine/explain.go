@@ -38,8 +38,8 @@ type Trace struct {
 }
 
 // AggregateStep is one aggregate that an event fed, in one group: the value the group reached
-// with it, or that the event completed the aggregate there (as a hunt reports it, value
-// rounded to an integer; the group then starts over).
+// with it, or that the event completed the aggregate there (as a hunt reports it; the group
+// then starts over).
 type AggregateStep struct {
 	RuleID    string   `json:"rule_id"`
 	Title     string   `json:"title"`
@@ -248,7 +248,7 @@ func (x *aggExplainer) feed(t *Trace, e *Event) {
 			if group == nil {
 				group = []string{}
 			}
-			t.Aggregates = append(t.Aggregates, AggregateStep{RuleID: o.RuleID, Title: o.Title, Group: group, Value: float64(o.Count), Completed: true})
+			t.Aggregates = append(t.Aggregates, AggregateStep{RuleID: o.RuleID, Title: o.Title, Group: group, Value: o.Value, Completed: true})
 			x.progress(t, o.corr, x.corrIndex(o.Program))
 		}
 	}

@@ -343,7 +343,7 @@ func TestExplainAggregationAsHunt(t *testing.T) {
 	}
 	var hunted []string
 	if _, err := Run(context.Background(), NewSet([]*Program{p}), []string{"-"}, Options{Stdin: strings.NewReader(events), Threads: 1}, func(d *Detection) error {
-		hunted = append(hunted, fmt.Sprintf("%d=%d/%s", d.Record, d.Count, strings.Join(d.Group, ",")))
+		hunted = append(hunted, fmt.Sprintf("%d=%v/%s", d.Record, d.Value, strings.Join(d.Group, ",")))
 		return nil
 	}); err != nil {
 		t.Fatal(err)

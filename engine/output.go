@@ -218,8 +218,8 @@ func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 			}
 			b = appendJSONString(b, g)
 		}
-		b = append(b, `],"count":`...)
-		b = strconv.AppendInt(b, int64(d.Count), 10)
+		b = append(b, `],"value":`...)
+		b = strconv.AppendFloat(b, d.Value, 'f', -1, 64)
 	}
 	b = append(b, `,"event":`...)
 	if d.flat || bytes.IndexByte(d.Event, '\n') < 0 && bytes.IndexByte(d.Event, '\r') < 0 {

@@ -41,7 +41,7 @@ type Detection struct {
 	Region    string          `json:"region,omitempty"`
 	Account   string          `json:"account,omitempty"`
 	Group     []string        `json:"group,omitempty"` // correlation: the group-by values
-	Count     int             `json:"count,omitempty"` // correlation: the aggregated value
+	Value     float64         `json:"value,omitempty"` // correlation: the aggregated value (a count, a sum, ...)
 	Event     json.RawMessage `json:"event"`
 
 	corr []corrKey // group keys for the correlations this rule is a base of
