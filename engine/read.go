@@ -98,14 +98,21 @@ func looksLikeLog(path string) bool {
 	return false
 }
 
-// readFile cuts one file into chunks and sends them; it returns when the file is done or ctx
+// fileReader reads files one after another, reusing its buffer and gzip decompressor: a
+// directory of thousands of small gzipped files (as CloudTrail delivers them) would otherwise
+// allocate both for each.
+type fileReader struct {
+	br *bufio.Reader
+	zr *gzip.Reader
+}
+
+// read cuts one file into chunks and sends them; it returns when the file is done or ctx
 // is cancelled. Errors are attached to chunks so they are reported in input order.
-func readFile(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) {
+func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) {
 	var r io.Reader
 	size := int64(-1) // unknown
 	if name == "-" {
 		r = stdin
-		name = "-"
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
@@ -118,15 +125,25 @@ func readFile(ctx context.Context, name string, stdin io.Reader, pool chan []byt
 			size = st.Size()
 		}
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
+	if fr.br == nil {
+		fr.br = bufio.NewReaderSize(r, 64<<10)
+	} else {
+		fr.br.Reset(r)
+	}
+	br := fr.br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		var err error
+		if fr.zr == nil {
+			fr.zr, err = gzip.NewReader(br)
+		} else {
+			err = fr.zr.Reset(br)
+		}
 		if err != nil {
+			fr.zr = nil
 			send(&chunk{file: name, errs: []ReadError{{File: name, Msg: "gzip: " + err.Error()}}})
 			return
 		}
-		defer zr.Close()
-		r = zr
+		r = fr.zr
 		if size >= 0 {
 			size *= 16 // a guess at the uncompressed size; the buffer grows if it is short
 		}

@@ -140,6 +140,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 		rg.Add(1)
 		go func() {
 			defer rg.Done()
+			var fr fileReader
 			for {
 				fi := int(nextFile.Add(1) - 1)
 				if fi >= len(files) || ctx.Err() != nil {
@@ -160,7 +161,7 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 						return false
 					}
 				}
-				readFile(ctx, files[fi], opts.Stdin, pool, send)
+				fr.read(ctx, files[fi], opts.Stdin, pool, send)
 				// The file's end, for the order of output to go on to the next file.
 				if !send(&chunk{file: files[fi], last: true}) {
 					return
