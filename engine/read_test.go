@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 )
@@ -288,5 +291,64 @@ func TestManyFilesInOrder(t *testing.T) {
 		if st.Files != 60 || st.ErrorCount != wantErrs {
 			t.Errorf("threads=%d: %d files, %d errors (%v), want 60 and %d", threads, st.Files, st.ErrorCount, st.Errors, wantErrs)
 		}
+	}
+}
+
+// failAfter is a writer that fails once n bytes are written, as a closed pipe does.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n < 0 {
+		return 0, errors.New("broken pipe")
+	}
+	return len(p), nil
+}
+
+// TestOutputFails stops a run whose output fails (hunt | head): Run returns the error, with
+// every reader and worker stopped, and no goroutine left behind; the same for a cancelled
+// context and for an emit that fails.
+func TestOutputFails(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i := range 30 {
+		p := filepath.Join(dir, fmt.Sprintf("f%02d.jsonl", i))
+		os.WriteFile(p, bytes.Repeat([]byte(`{"eventName":"Hit","x":"`+strings.Repeat("y", 200)+`"}`+"\n"), 20000), 0o644)
+		files = append(files, p)
+	}
+	before := runtime.NumGoroutine()
+	for _, threads := range []int{1, 3} {
+		out, _ := NewWriter("jsonl", &failAfter{n: 1 << 20})
+		_, err := Run(context.Background(), huntSet(t), files, Options{Threads: threads, Transient: true, Output: out}, nil)
+		if err == nil || !strings.Contains(err.Error(), "broken pipe") {
+			t.Errorf("threads=%d: output failing: %v", threads, err)
+		}
+		n := 0
+		_, err = Run(context.Background(), huntSet(t), files, Options{Threads: threads}, func(*Detection) error {
+			if n++; n == 1000 {
+				return errors.New("enough")
+			}
+			return nil
+		})
+		if err == nil || err.Error() != "enough" {
+			t.Errorf("threads=%d: emit failing: %v", threads, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n = 0
+		_, err = Run(ctx, huntSet(t), files, Options{Threads: threads}, func(*Detection) error {
+			if n++; n == 1000 {
+				cancel()
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("threads=%d: cancelled: %v", threads, err)
+		}
+	}
+	// Goroutines of the runs may take a moment to return after Run does.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left behind (%d before)", n-before, before)
 	}
 }
