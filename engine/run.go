@@ -116,7 +116,11 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	defer cancel()
 	chunks := make(chan *chunk, threads)
 	results := make(chan *result, threads*2)
-	fl := newFlow(threads * 3)
+	// Chunks in flight, per file being written out and for the files after it: enough that a
+	// worker rarely waits on the writer, whose pace varies with the output's (a file's page
+	// cache, a pipe), and few enough that memory stays flat.
+	ahead := max(threads*3, 8)
+	fl := newFlow(ahead)
 	context.AfterFunc(ctx, fl.close)
 	// Files are read by up to one reader per worker: a directory of small gzipped files would
 	// otherwise leave workers waiting for the one that decompresses.
@@ -125,13 +129,13 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	// flight and, per reader, the one being filled and one being handed over can be out of it.
 	var pool chan []byte
 	if opts.Transient {
-		pool = make(chan []byte, 2*threads*3+2*readers)
+		pool = make(chan []byte, 2*ahead+2*readers)
 	}
 	// spent holds results written out, to be filled again, their slices with them, when
 	// nothing can keep their detections.
 	var spent chan *result
 	if emit == nil || opts.Transient {
-		spent = make(chan *result, 2*threads*3+2)
+		spent = make(chan *result, 2*ahead+2)
 	}
 
 	var nextFile atomic.Int64
