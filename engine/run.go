@@ -111,138 +111,178 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	for _, e := range lerrs {
 		st.addErr(e)
 	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan *chunk, threads)
-	results := make(chan *result, threads*2)
+	r := newRunner(ctx, set, files, threads, opts, emit)
+	// Files are read by up to one reader per worker: a directory of small gzipped files would
+	// otherwise leave workers waiting for the one that decompresses.
+	r.read(max(1, min(threads, len(files))))
+	r.evaluate(threads)
+	em := &emitter{set: set, corr: set.corr.start(), st: st, out: opts.Output, emit: emit, minRank: levelRank(opts.MinLevel), byProg: make([]int64, len(set.Programs))}
+	err := r.collect(em, cancel)
+	em.finish()
+	st.Duration = time.Since(start)
+	if err != nil {
+		return st, err
+	}
+	return st, ctx.Err()
+}
+
+// runner is one Run's pipeline: readers cut files into chunks, workers evaluate them, and the
+// goroutine that called Run reports their results in input order.
+type runner struct {
+	ctx     context.Context
+	set     *Set
+	files   []string
+	opts    Options
+	emit    func(*Detection) error
+	chunks  chan *chunk
+	results chan *result
+	flow    *flow
+	// pool holds input buffers whose detections have all been reported (Options.Transient);
+	// spent holds results reported, to be filled again, their slices with them, when nothing
+	// can keep their detections.
+	pool  chan []byte
+	spent chan *result
+}
+
+func newRunner(ctx context.Context, set *Set, files []string, threads int, opts Options, emit func(*Detection) error) *runner {
+	r := &runner{ctx: ctx, set: set, files: files, opts: opts, emit: emit,
+		chunks: make(chan *chunk, threads), results: make(chan *result, threads*2)}
 	// Chunks in flight, per file being written out and for the files after it: enough that a
 	// worker rarely waits on the writer, whose pace varies with the output's (a file's page
 	// cache, a pipe), and few enough that memory stays flat.
 	ahead := max(threads*3, 8)
-	fl := newFlow(ahead)
-	context.AfterFunc(ctx, fl.close)
-	// Files are read by up to one reader per worker: a directory of small gzipped files would
-	// otherwise leave workers waiting for the one that decompresses.
-	readers := max(1, min(threads, len(files)))
-	// pool holds input buffers whose detections have all been emitted. Up to the chunks in
-	// flight and, per reader, the one being filled and one being handed over can be out of it.
-	var pool chan []byte
+	r.flow = newFlow(ahead)
+	context.AfterFunc(ctx, r.flow.close)
 	if opts.Transient {
-		pool = make(chan []byte, 2*ahead+2*readers)
+		// Up to the chunks in flight and, per reader, the one being filled and one being
+		// handed over can be out of the pool.
+		r.pool = make(chan []byte, 2*ahead+2*threads)
 	}
-	// spent holds results written out, to be filled again, their slices with them, when
-	// nothing can keep their detections.
-	var spent chan *result
 	if emit == nil || opts.Transient {
-		spent = make(chan *result, 2*ahead+2)
+		r.spent = make(chan *result, 2*ahead+2)
 	}
+	return r
+}
 
+// read starts the readers, which take the files in turn.
+func (r *runner) read(readers int) {
 	var nextFile atomic.Int64
-	var rg sync.WaitGroup
+	var wg sync.WaitGroup
 	for range readers {
-		rg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer rg.Done()
+			defer wg.Done()
 			var fr fileReader
 			for {
 				fi := int(nextFile.Add(1) - 1)
-				if fi >= len(files) || ctx.Err() != nil {
+				if fi >= len(r.files) || r.ctx.Err() != nil {
 					return
 				}
-				part := 0
-				send := func(c *chunk) bool {
-					var ok bool
-					if c.head, ok = fl.take(fi); !ok {
-						return false
-					}
-					c.at = place{fi, part}
-					part++
-					select {
-					case chunks <- c:
-						return true
-					case <-ctx.Done():
-						return false
-					}
-				}
-				fr.read(ctx, files[fi], opts.Stdin, pool, send)
-				// The file's end, for the order of output to go on to the next file.
-				if !send(&chunk{file: files[fi], last: true}) {
+				if !r.readFile(&fr, fi) {
 					return
 				}
 			}
 		}()
 	}
-	go func() { rg.Wait(); close(chunks) }()
+	go func() { wg.Wait(); close(r.chunks) }()
+}
+
+// readFile sends the chunks of file fi, then its end, which lets the output go on to the next
+// file. It reports false when the run is over.
+func (r *runner) readFile(fr *fileReader, fi int) bool {
+	part := 0
+	send := func(c *chunk) bool {
+		var ok bool
+		if c.head, ok = r.flow.take(fi); !ok {
+			return false
+		}
+		c.at = place{fi, part}
+		part++
+		select {
+		case r.chunks <- c:
+			return true
+		case <-r.ctx.Done():
+			return false
+		}
+	}
+	fr.read(r.ctx, r.files[fi], r.opts.Stdin, r.pool, send)
+	return send(&chunk{file: r.files[fi], last: true})
+}
+
+// evaluate starts the workers.
+func (r *runner) evaluate(threads int) {
 	var wg sync.WaitGroup
 	for range threads {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(set)
-			w.keepAll = emit != nil
-			w.shown = shownPrograms(set, opts.MinLevel)
-			w.spent = spent
-			if opts.Output != nil {
-				w.render, _ = newRenderer(opts.Output.format) // the Writer's format is valid
+			w := newWorker(r.set)
+			w.keepAll = r.emit != nil
+			w.shown = shownPrograms(r.set, r.opts.MinLevel)
+			w.spent = r.spent
+			if r.opts.Output != nil {
+				w.render, _ = newRenderer(r.opts.Output.format) // the Writer's format is valid
 			}
-			for c := range chunks {
-				r := w.process(c)
+			for c := range r.chunks {
+				res := w.process(c)
 				select {
-				case results <- r:
-				case <-ctx.Done():
+				case r.results <- res:
+				case <-r.ctx.Done():
 					return
 				}
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(results) }()
+	go func() { wg.Wait(); close(r.results) }()
+}
 
-	em := &emitter{set: set, corr: set.corr.start(), st: st, out: opts.Output, emit: emit, minRank: levelRank(opts.MinLevel), byProg: make([]int64, len(set.Programs))}
+// collect reports the results in input order until the workers are done; on an error it
+// cancels the run and reports nothing more.
+func (r *runner) collect(em *emitter, cancel func()) error {
 	pending := map[place]*result{}
 	next := place{}
-	var emitErr error
-	for r := range results {
-		pending[r.at] = r
+	var err error
+	for res := range r.results {
+		pending[res.at] = res
 		for {
-			r, ok := pending[next]
+			res, ok := pending[next]
 			if !ok {
 				break
 			}
 			delete(pending, next)
 			next.part++
-			if r.last {
+			if res.last {
 				next = place{next.file + 1, 0}
-				fl.advance(next.file)
+				r.flow.advance(next.file)
 			}
-			fl.give(r.head)
-			if emitErr == nil {
-				emitErr = em.result(r)
-				if emitErr != nil {
+			r.flow.give(res.head)
+			if err == nil {
+				if err = em.result(res); err != nil {
 					cancel()
 				}
 			}
-			if pool != nil && r.buf != nil {
-				// Its detections are written and not kept: the buffer can be read into again.
-				select {
-				case pool <- r.buf:
-				default:
-				}
-			}
-			if spent != nil {
-				select {
-				case spent <- r:
-				default:
-				}
-			}
+			r.recycle(res)
 		}
 	}
-	em.finish()
-	st.Duration = time.Since(start)
-	if emitErr != nil {
-		return st, emitErr
+	return err
+}
+
+// recycle gives a reported result's buffers back for reuse, where nothing keeps them.
+func (r *runner) recycle(res *result) {
+	if r.pool != nil && res.buf != nil {
+		select {
+		case r.pool <- res.buf:
+		default:
+		}
 	}
-	return st, ctx.Err()
+	if r.spent != nil {
+		select {
+		case r.spent <- res:
+		default:
+		}
+	}
 }
 
 // shownPrograms tells, per program of the set, whether its detections are reported: its rule
