@@ -272,8 +272,8 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 		buf = buf[nl+1:]
 	}
 	if !c.seen {
-		i := skipWS(buf, 0)
-		if i == len(buf) && !eof {
+		i, partial := skipLabels(buf, 0, eof)
+		if partial || i == len(buf) && !eof {
 			return c.keep(buf, 0, len(buf))
 		}
 		if i < len(buf) {
@@ -305,7 +305,11 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 	var n int64 // records they hold
 	if c.multi {
 		for i := 0; ; {
-			j := skipWS(buf, i)
+			j, partial := skipLabels(buf, i, eof)
+			if partial {
+				end = i
+				break
+			}
 			if j == len(buf) {
 				end = j
 				break
@@ -362,6 +366,49 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 		return nil // nothing more will be read
 	}
 	return c.keep(buf, end, len(buf))
+}
+
+// skipLabels skips white space and the lines "Record <id>" that evtx_dump writes before each
+// event of its JSON output. partial reports a line that may be a label but is cut by the end
+// of d (more input may complete it; at eof the end of d ends the line).
+func skipLabels(d []byte, i int, eof bool) (j int, partial bool) {
+	for {
+		i = skipWS(d, i)
+		n, cut := recordLabel(d[i:], eof)
+		if cut {
+			return i, true
+		}
+		if n == 0 {
+			return i, false
+		}
+		i += n
+	}
+}
+
+// recordLabel returns the length of the label "Record <digits>" d starts with, up to its line
+// end, or 0; cut reports that d ends before it could tell.
+func recordLabel(d []byte, eof bool) (n int, cut bool) {
+	const word = "Record "
+	if len(d) <= len(word) {
+		return 0, !eof && len(d) > 0 && string(d) == word[:len(d)]
+	}
+	if string(d[:len(word)]) != word {
+		return 0, false
+	}
+	j := len(word)
+	for j < len(d) && d[j] >= '0' && d[j] <= '9' {
+		j++
+	}
+	if j < len(d) && d[j] == '\r' {
+		j++
+	}
+	switch {
+	case j == len(d):
+		return j, !eof
+	case d[j] != '\n' || j == len(word):
+		return 0, false
+	}
+	return j, false
 }
 
 // lineStart returns how far back from i the line holding i starts (0 when i starts it).

@@ -20,9 +20,13 @@ import (
 // huntSet is a set of one rule matching eventName: Hit.
 func huntSet(t *testing.T) *Set {
 	t.Helper()
+	return huntSetFor(t)
+}
+
+func huntSetFor(tb testing.TB) *Set {
 	p, err := Compile(sel(rule.Predicate{Field: "eventName", Kind: rule.KindEq, Values: []string{"Hit"}}))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return NewSet([]*Program{p})
 }
@@ -81,6 +85,11 @@ func TestReaders(t *testing.T) {
 		{"envelope-records-last.json", []byte(`{"source":"export","Records": [ {"eventName":"Miss"},{"eventName":"Hit"}]}`), []int64{1}},
 		{"envelope-records-middle.jsonl", []byte("{\"a\":{\"Records\":[]},\"Records\":[\n\"x\",{\"eventName\":\"Hit\"}],\"b\":1}\n{\"eventName\":\"Hit\",\"Records\":5}\n"), []int64{1, 1}},
 		{"envelope-records-empty.json", []byte(`{"n":1,"Records":[]}`), nil},
+		// evtx_dump's JSON output labels each event with a line "Record <id>": pretty-printed
+		// (records are documents), or one per line with --no-indent (records are lines).
+		{"evtx_dump.json", []byte("Record 1\n{\n  \"eventName\": \"Miss\"\n}\nRecord 2\n{\n  \"eventName\": \"Hit\"\n}\nRecord 10\r\n{\"eventName\": \"Hit\"}\n"), []int64{1, 2}},
+		{"evtx_dump-no-indent.json", []byte("Record 7\n{\"eventName\":\"Hit\"}\nRecord 8\n{\"eventName\":\"Miss\"}\nRecord 9\n{\"eventName\":\"Hit\"}"), []int64{1, 5}},
+		{"evtx_dump.json.gz", gz([]byte("Record 1\n{\n  \"eventName\": \"Hit\"\n}\n")), []int64{0}},
 		{"pretty.json", []byte(pretty), []int64{1, 0}},
 		{"lines.jsonl.gz", gz([]byte(lines)), []int64{1, 3}},
 		{"envelope.json.gz", gz([]byte(envelope)), []int64{1, 2}},
@@ -351,4 +360,54 @@ func TestOutputFails(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines left behind (%d before)", n-before, before)
 	}
+}
+
+// TestEvtxDumpLarge reads evtx_dump's pretty JSON output larger than a chunk, so that labels
+// and documents straddle the reader's buffers: every event is read, numbered by its position.
+func TestEvtxDumpLarge(t *testing.T) {
+	var b bytes.Buffer
+	var want []int64
+	for i := range 30000 {
+		name := "Miss"
+		if i%7 == 3 {
+			name = "Hit"
+			want = append(want, int64(i))
+		}
+		fmt.Fprintf(&b, "Record %d\n{\n  \"eventName\": %q,\n  \"pad\": %q\n}\n", i+1, name, strings.Repeat("x", i%97))
+	}
+	p := filepath.Join(t.TempDir(), "security.json")
+	os.WriteFile(p, b.Bytes(), 0o644)
+	for _, threads := range []int{1, 3} {
+		got, st := runOn(t, huntSet(t), []string{p}, threads, "")
+		var recs []int64
+		for _, h := range got {
+			recs = append(recs, h.record)
+		}
+		if !slices.Equal(recs, want) || st.Events != 30000 || st.ErrorCount != 0 {
+			t.Errorf("threads=%d: %d detections, %d events, errors %v", threads, len(recs), st.Events, st.Errors)
+		}
+	}
+}
+
+// FuzzReader cuts and evaluates arbitrary input as a file: whatever it holds, the run ends
+// without a panic or an error of its own (bad input is reported in the stats).
+func FuzzReader(f *testing.F) {
+	f.Add([]byte("{\"eventName\":\"Hit\"}\n{\"eventName\":\"Hit\"}\n"))
+	f.Add([]byte("Record 1\n{\n \"eventName\": \"Hit\"\n}\nRecord 2\n[{\"eventName\":\"Hit\"}]"))
+	f.Add([]byte(`{"a":1,"Records":[{"eventName":"Hit"},{"eventName":"Hit"}]}`))
+	f.Add([]byte("Record 1\r\n{\"eventName\":\"Hit\"}\r\nRecord"))
+	set := huntSetFor(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "in.json")
+		os.WriteFile(p, data, 0o644)
+		_, err := Run(context.Background(), set, []string{p}, Options{Threads: 2}, func(d *Detection) error {
+			if d.Record < 0 {
+				t.Fatalf("record %d", d.Record)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

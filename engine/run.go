@@ -444,7 +444,7 @@ func (w *worker) process(c *chunk) *result {
 	w.flat = !c.multi && c.noCR
 	if c.multi {
 		rec := c.first
-		for i := skipWS(d, 0); i < len(d) && !w.stop; i = skipWS(d, i) {
+		for i, _ := skipLabels(d, 0, true); i < len(d) && !w.stop; i, _ = skipLabels(d, i, true) {
 			end, err := skipContainer(d, i)
 			if err != nil {
 				r.errs = append(r.errs, ReadError{File: c.file, Record: rec, Msg: "malformed JSON: " + err.Error()})
@@ -464,8 +464,7 @@ func (w *worker) process(c *chunk) *result {
 		} else {
 			line, d = d, nil
 		}
-		i := skipWS(line, 0)
-		if i < len(line) {
+		if i, _ := skipLabels(line, 0, true); i < len(line) {
 			w.doc(line[i:], c.file, rec, r)
 		}
 		rec++
