@@ -464,7 +464,11 @@ func (w *worker) process(c *chunk) *result {
 		} else {
 			line, d = d, nil
 		}
-		if i, _ := skipLabels(line, 0, true); i < len(line) {
+		i := skipWS(line, 0)
+		if i < len(line) && line[i] == 'R' {
+			i, _ = skipLabels(line, i, true) // evtx_dump's "Record <id>"
+		}
+		if i < len(line) {
 			w.doc(line[i:], c.file, rec, r)
 		}
 		rec++
