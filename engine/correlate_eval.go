@@ -10,12 +10,20 @@ import (
 )
 
 // corrState is a correlation's state for one group.
+//
+// Without a timespan (the whole stream) nothing leaves the window, so the state keeps only what
+// the aggregate needs, not every match: counts per step (event_count), the latest match per step
+// (temporal), the earliest end of an ordered chain per step (temporal_ordered, in input order),
+// the sum and count (value_sum, value_avg), the least or greatest number (value_min,
+// value_max). Only value_percentile keeps every number.
 type corrState struct {
 	times  [][]time.Time        // per step: match times within the window
+	counts []int                // event_count over the whole stream: matches per step
 	values map[string]time.Time // value_count: last time each value was seen
 	// The metric types: the numbers within the window in time order, their sum, and, for
 	// percentile, min and max, the same numbers in increasing order.
 	samples []sample
+	n       int // numbers summed, over the whole stream
 	sum     float64
 	sorted  []float64
 }
@@ -76,6 +84,9 @@ func prune(ts []time.Time, from time.Time) []time.Time {
 
 // update adds the match to the group's state for the counting and temporal types.
 func (cr *correlation) update(st *corrState, k corrKey, t time.Time) (float64, bool) {
+	if cr.window <= 0 && cr.agg.Function != "value_count" {
+		return cr.updateStream(st, k, t)
+	}
 	from := cr.since(t)
 	st.times[k.step] = append(prune(st.times[k.step], from), t)
 	switch cr.agg.Function {
@@ -138,6 +149,43 @@ func (cr *correlation) update(st *corrState, k corrKey, t time.Time) (float64, b
 	return 0, false
 }
 
+// updateStream is update for an aggregate over the whole stream (see corrState).
+func (cr *correlation) updateStream(st *corrState, k corrKey, t time.Time) (float64, bool) {
+	switch cr.agg.Function {
+	case "event_count":
+		if st.counts == nil {
+			st.counts = make([]int, len(cr.bases))
+		}
+		st.counts[k.step]++
+		n := 0
+		for _, c := range st.counts {
+			n += c
+		}
+		return float64(n), holds(cr.agg.Conditions, float64(n))
+	case "temporal":
+		st.times[k.step] = append(st.times[k.step][:0], t)
+		n := 0
+		for s := range st.times {
+			if len(st.times[s]) > 0 {
+				n++
+			}
+		}
+		if len(cr.agg.Conditions) > 0 {
+			return float64(n), holds(cr.agg.Conditions, float64(n))
+		}
+		return float64(n), n == len(cr.bases)
+	case "temporal_ordered":
+		// times[s] holds the earliest time a chain of the steps up to s ends at: step s's match
+		// extends the chain when the chain up to s-1 ended before it.
+		if len(st.times[k.step]) > 0 || k.step > 0 && (len(st.times[k.step-1]) == 0 || st.times[k.step-1][0].After(t)) {
+			return 0, false
+		}
+		st.times[k.step] = []time.Time{t}
+		return float64(len(cr.bases)), k.step == len(cr.bases)-1
+	}
+	return 0, false
+}
+
 // updateMetric adds the match's number to the group for the metric types (correlation
 // specification v2.1, "Value Sum", "Value Average", "Value Percentile": the sum, average or
 // percentile of a number field within the timespan). A match without a number leaves the
@@ -147,12 +195,27 @@ func (cr *correlation) updateMetric(st *corrState, k corrKey, t time.Time) (floa
 		return 0, false
 	}
 	ordered := cr.agg.Function != "value_sum" && cr.agg.Function != "value_avg"
+	if cr.window <= 0 && cr.agg.Function != "value_percentile" {
+		return cr.updateStreamMetric(st, k.num)
+	}
 	st.dropSamples(cr.since(t), ordered)
 	st.samples = append(st.samples, sample{t, k.num})
 	st.sum += k.num
 	if ordered {
 		i, _ := slices.BinarySearch(st.sorted, k.num)
 		st.sorted = slices.Insert(st.sorted, i, k.num)
+	}
+	v := cr.metric(st)
+	return v, holds(cr.agg.Conditions, v)
+}
+
+// updateStreamMetric is updateMetric over the whole stream, but for percentile (see corrState):
+// sorted holds only the least (value_min) or greatest (value_max) number.
+func (cr *correlation) updateStreamMetric(st *corrState, x float64) (float64, bool) {
+	st.n++
+	st.sum += x
+	if fn := cr.agg.Function; len(st.sorted) == 0 || fn == "value_min" && x < st.sorted[0] || fn == "value_max" && x > st.sorted[0] {
+		st.sorted = append(st.sorted[:0], x)
 	}
 	v := cr.metric(st)
 	return v, holds(cr.agg.Conditions, v)
@@ -181,6 +244,9 @@ func (cr *correlation) metric(st *corrState) float64 {
 	case "value_sum":
 		return st.sum
 	case "value_avg":
+		if st.n > 0 { // over the whole stream
+			return st.sum / float64(st.n)
+		}
 		return st.sum / float64(len(st.samples))
 	case "value_percentile":
 		return nearestRank(st.sorted, cr.agg.Percentile)

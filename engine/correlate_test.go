@@ -802,3 +802,72 @@ level: high`
 		}
 	}
 }
+
+// Over the whole stream (no timespan) a group keeps counters, not every match: memory stays
+// flat however many matches a group gets before (or without ever) completing, and the values
+// are those of keeping every match.
+func TestWholeStreamStateStaysSmall(t *testing.T) {
+	cases := []struct {
+		agg  string
+		want float64 // the value after the matches below
+	}{
+		{"count() > 1e9", 100000},
+		{"sum(additionalEventData.bytesTransferredOut) > 1e18", 100000 * 5},
+		{"avg(additionalEventData.bytesTransferredOut) > 1e18", 5},
+		{"max(additionalEventData.bytesTransferredOut) > 1e18", 5},
+	}
+	for _, c := range cases {
+		rs, errs := sigma.Parse("r.yml", []byte(legacyRule("L", c.agg, "")))
+		if len(errs) > 0 || len(rs) != 1 {
+			t.Fatal(errs)
+		}
+		p, err := Compile(rs[0])
+		if err != nil {
+			t.Fatalf("%s: %v", c.agg, err)
+		}
+		run := NewSet([]*Program{p}).corr.start()
+		for i := range 100000 {
+			d := Detection{at: time.Unix(int64(i), 0), atOK: true, corr: []corrKey{{num: 5, isNum: true}}}
+			if out := run.feed(&d); len(out) > 0 {
+				t.Fatalf("%s: fired", c.agg)
+			}
+		}
+		st := run.groups[0][""]
+		size := len(st.samples) + len(st.sorted) + len(st.counts)
+		for _, ts := range st.times {
+			size += len(ts)
+		}
+		if size > 4 {
+			t.Errorf("%s: %d entries kept for one group", c.agg, size)
+		}
+		if v, ok := run.cs[0].reached(st); !ok || v != c.want {
+			t.Errorf("%s: value %v (%v), want %v", c.agg, v, ok, c.want)
+		}
+	}
+}
+
+// temporal_ordered over the whole stream: each step extends the chain the steps before it
+// completed earlier; a step matched out of order does not.
+func TestTemporalOrderedWholeStream(t *testing.T) {
+	corr := `title: Fail Then Success
+logsource:
+    product: aws
+    service: cloudtrail
+correlation:
+    type: temporal_ordered
+    rules:
+        - login_failed
+        - login_ok
+    group-by:
+        - userIdentity.userName
+level: high`
+	ds := correlationRun(t, corr, []string{
+		login(0, "bob", "1.1.1.1", true),  // success first: no chain yet
+		login(1, "bob", "1.1.1.1", false), // the chain starts
+		login(50, "alice", "1.1.1.1", true),
+		login(59, "bob", "1.1.1.1", true), // completes, 58 minutes later: no timespan
+	})
+	if got := strings.Join(titles(ds), ","); got != "Fail Then Success@3" {
+		t.Errorf("got %s", got)
+	}
+}

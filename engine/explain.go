@@ -311,6 +311,9 @@ func (cr *correlation) reached(st *corrState) (float64, bool) {
 		for _, ts := range st.times {
 			n += len(ts)
 		}
+		for _, c := range st.counts { // over the whole stream
+			n += c
+		}
 		return float64(n), true
 	case fn == "value_count":
 		return float64(len(st.values)), true
@@ -323,7 +326,7 @@ func (cr *correlation) reached(st *corrState) (float64, bool) {
 		}
 		return float64(n), true
 	case isMetric(fn):
-		if len(st.samples) == 0 {
+		if len(st.samples) == 0 && st.n == 0 {
 			return 0, false
 		}
 		return cr.metric(st), true
