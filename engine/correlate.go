@@ -328,7 +328,7 @@ func (cr *correlation) detection(d *Detection, group string, v float64) *Detecti
 		Program: cr.prog, RuleID: cr.prog.Rule.ID, Title: cr.prog.Rule.Title, Level: cr.prog.Level,
 		Timestamp: d.Timestamp, File: d.File, Record: d.Record,
 		EventName: d.EventName, User: d.User, SourceIP: d.SourceIP, Region: d.Region, Account: d.Account,
-		Value: v, Event: d.Event, flat: d.flat, at: d.at, atOK: d.atOK,
+		Value: v, Event: d.Event, flat: d.flat, at: d.at, atOK: d.atOK, aggregated: true,
 	}
 	if len(cr.agg.GroupBy) > 0 {
 		o.Group = strings.Split(group, "\x00")

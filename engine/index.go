@@ -142,7 +142,16 @@ func lastElement(b []byte) []byte {
 	return b
 }
 
-func canonicalNumber(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+// canonicalNumber is how the index writes a number: one text per value, -0 as 0 (the matcher
+// compares numbers, and -0 == 0).
+func canonicalNumber(f float64) string { return string(appendCanonicalNumber(nil, f)) }
+
+func appendCanonicalNumber(b []byte, f float64) []byte {
+	if f == 0 {
+		f = 0 // drops the sign of -0
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
 
 // eachPred calls f for every predicate under n.
 func eachPred(n *node, f func(*pred)) {
@@ -371,7 +380,7 @@ func (s *Set) candidates(e *Event, dst []int) []int {
 					if !ok {
 						continue
 					}
-					key = strconv.AppendFloat(num[:0], f, 'g', -1, 64)
+					key = appendCanonicalNumber(num[:0], f)
 				case keyText:
 					fi.pieces.find(e.lower(v), func(p int32) {
 						if e.firstFind(fi.first + int(p)) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,11 +52,10 @@ func (w *Writer) writeLine(head, verbatim []byte) error {
 			return err
 		}
 	}
-	w.bw.Write(head)
-	if verbatim == nil {
-		return nil
+	if _, err := w.bw.Write(head); err != nil || verbatim == nil {
+		return err
 	}
-	w.bw.Write(verbatim)
+	w.bw.Write(verbatim) // a failure sticks to the writer: the next write returns it
 	_, err := w.bw.WriteString("}\n")
 	return err
 }
@@ -210,7 +210,7 @@ func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 			b = appendJSONString(b, f[1])
 		}
 	}
-	if len(d.Group) > 0 {
+	if d.aggregated || len(d.Group) > 0 {
 		b = append(b, `,"group":[`...)
 		for i, g := range d.Group {
 			if i > 0 {
@@ -219,7 +219,11 @@ func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 			b = appendJSONString(b, g)
 		}
 		b = append(b, `],"value":`...)
-		b = strconv.AppendFloat(b, d.Value, 'f', -1, 64)
+		if math.IsInf(d.Value, 0) || math.IsNaN(d.Value) {
+			b = append(b, "null"...) // JSON has no infinity (a sum past the largest float)
+		} else {
+			b = strconv.AppendFloat(b, d.Value, 'f', -1, 64)
+		}
 	}
 	b = append(b, `,"event":`...)
 	if d.flat || bytes.IndexByte(d.Event, '\n') < 0 && bytes.IndexByte(d.Event, '\r') < 0 {

@@ -108,3 +108,24 @@ func TestOutputFormattedInWorkers(t *testing.T) {
 		}
 	}
 }
+
+// A correlation without group-by still writes its value (and an empty group).
+func TestJSONLValueWithoutGroup(t *testing.T) {
+	var evs []string
+	for i := range 7 {
+		evs = append(evs, login(i, "bob", "x", false))
+	}
+	var buf bytes.Buffer
+	w, _ := NewWriter("jsonl", &buf)
+	n := 0
+	for _, d := range correlationRun(t, legacyRule("Legacy", "count() > 6", ""), evs) {
+		if d.Title == "Legacy" {
+			w.Write(d)
+			n++
+		}
+	}
+	w.Close()
+	if n != 1 || !bytes.Contains(buf.Bytes(), []byte(`"group":[],"value":7,`)) {
+		t.Errorf("%d detections: %s", n, buf.Bytes())
+	}
+}

@@ -399,13 +399,16 @@ func recordLabel(d []byte, eof bool) (n int, cut bool) {
 	for j < len(d) && d[j] >= '0' && d[j] <= '9' {
 		j++
 	}
+	if j == len(word) {
+		return 0, false // no digits
+	}
 	if j < len(d) && d[j] == '\r' {
 		j++
 	}
 	switch {
 	case j == len(d):
 		return j, !eof
-	case d[j] != '\n' || j == len(word):
+	case d[j] != '\n':
 		return 0, false
 	}
 	return j, false
@@ -420,7 +423,9 @@ func lineStart(buf []byte, i int) int {
 // keep moves buf[from:to] to the start of a fresh buffer of the same capacity.
 func (c *cutter) keep(buf []byte, from, to int) []byte {
 	var nb []byte
-	if cap(buf) <= chunkSize {
+	if to-from <= chunkSize {
+		// Back to buffers of a chunk once a long record is past: keeping the grown size would
+		// make every later chunk of the file as large.
 		nb = c.alloc(to - from)
 	} else {
 		nb = make([]byte, to-from, cap(buf))

@@ -83,7 +83,9 @@ func TestReaders(t *testing.T) {
 		{"array.json", []byte(`[{"eventName":"Hit"},{"eventName":"Miss"},{"eventName":"Hit"}]`), []int64{0, 2}},
 		// The envelope's Records is not always its first key.
 		{"envelope-records-last.json", []byte(`{"source":"export","Records": [ {"eventName":"Miss"},{"eventName":"Hit"}]}`), []int64{1}},
-		{"envelope-records-middle.jsonl", []byte("{\"a\":{\"Records\":[]},\"Records\":[\n\"x\",{\"eventName\":\"Hit\"}],\"b\":1}\n{\"eventName\":\"Hit\",\"Records\":5}\n"), []int64{1, 1}},
+		{"envelope-records-middle.jsonl", []byte("{\"a\":{\"Records\":[]},\"Records\":[\n{\"eventName\":\"Miss\"},{\"eventName\":\"Hit\"}],\"b\":1}\n{\"eventName\":\"Hit\",\"Records\":5}\n"), []int64{1, 1}},
+		// An event with a Records field that is not a list of objects is an event.
+		{"records-field.jsonl", []byte(`{"eventName":"Hit","Records":["a","b"]}` + "\n" + `{"eventName":"Hit","Records":[[{"eventName":"Miss"}]]}` + "\n" + `{"eventName":"Hit","Records":[]}` + "\n"), []int64{0, 1, 2}},
 		{"envelope-records-empty.json", []byte(`{"n":1,"Records":[]}`), nil},
 		// evtx_dump's JSON output labels each event with a line "Record <id>": pretty-printed
 		// (records are documents), or one per line with --no-indent (records are lines).
@@ -410,4 +412,35 @@ func FuzzReader(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A table or csv output that fails stops the run, as jsonl does.
+func TestOutputFailsEveryFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f.jsonl")
+	os.WriteFile(p, bytes.Repeat([]byte(`{"eventName":"Hit"}`+"\n"), 200000), 0o644)
+	for _, format := range []string{"jsonl", "table", "csv"} {
+		out, _ := NewWriter(format, &failAfter{n: 1 << 16})
+		st, err := Run(context.Background(), huntSet(t), []string{p}, Options{Threads: 2, Transient: true, Output: out}, nil)
+		if err == nil || st.Events == 200000 {
+			t.Errorf("%s: error %v after %d events", format, err, st.Events)
+		}
+	}
+}
+
+// After one long record, the chunks of the file are back to their usual size.
+func TestChunksAfterLongRecord(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString(`{"x":"` + strings.Repeat("y", 5<<20) + `"}` + "\n")
+	for b.Len() < 40<<20 {
+		b.WriteString(`{"eventName":"Hit"}` + "\n")
+	}
+	var sizes []int
+	c := cutter{name: "x", r: &b, ctx: context.Background(), first: chunkSize,
+		send: func(ch *chunk) bool { sizes = append(sizes, len(ch.data)); return true }}
+	c.run()
+	for i, n := range sizes[1:] {
+		if n > chunkSize {
+			t.Fatalf("chunk %d, after the long line: %d bytes", i+1, n)
+		}
+	}
 }

@@ -56,6 +56,9 @@ type Detection struct {
 	// minimum level); line: the number of the result's formatted lines up to its own.
 	shown bool
 	line  int
+	// aggregated: a correlation's (or a Sigma v1 aggregation's) detection, which carries Group
+	// and Value.
+	aggregated bool
 }
 
 // Stats summarise a run.

@@ -205,22 +205,28 @@ func (s *Set) lateRecords(e *Event) int {
 	if len(vs) == 0 || e.buf[skipWS(e.buf, 0)] != '{' {
 		return -1
 	}
+	// CloudTrail records are objects: an event that has a Records field of another kind (an
+	// empty list, strings) is an event.
 	v := vs[0]
-	if v.kind == kArray {
-		return int(v.start) // an empty array
+	if v.kind != kObject {
+		return -1
 	}
-	// The first element's value: step back over white space to the bracket.
-	i := int(v.start)
-	if v.kind == kString {
-		i-- // the opening quote
+	// Step back over white space from the first element to the bracket, and from the bracket
+	// to the colon: the array is the key's value, not an array nested in it.
+	before := func(i int) int {
+		for i > 0 && wsTable[e.buf[i-1]] {
+			i--
+		}
+		return i - 1
 	}
-	for i > 0 && wsTable[e.buf[i-1]] {
-		i--
+	i := before(int(v.start))
+	if i < 0 || e.buf[i] != '[' {
+		return -1
 	}
-	if i == 0 || e.buf[i-1] != '[' {
-		return -1 // Records is not an array
+	if j := before(i); j < 0 || e.buf[j] != ':' {
+		return -1
 	}
-	return i - 1
+	return i
 }
 
 // Match appends to dst the indexes of the programs matching the event, in load order.
@@ -244,7 +250,10 @@ func (s *Set) Match(e *Event, dst []int) []int {
 func (s *Set) scanFull(e *Event) {
 	off := cap(e.buf) - cap(e.Raw)
 	e.sc.reset(s.nslots)
+	// The arena starts over, and with it the string values a keyword search collected: their
+	// decoded and lower-cased texts pointed into it.
 	e.arena = e.arena[:0]
+	e.all, e.allOK = e.all[:0], false
 	e.sc.value(off, s.root) //nolint:errcheck // the first pass read the same bytes without error
 	e.full = true
 }
