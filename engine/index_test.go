@@ -86,7 +86,9 @@ func TestKeywordAfterSecondPass(t *testing.T) {
 		return &rule.Rule{Title: "k", Stages: []rule.Stage{{Name: "condition", Kind: rule.StageCondition,
 			Expr: &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Kind: rule.KindKeyword, Values: []string{s}}}}}}
 	}
-	eq := func(f, v string) rule.Predicate { return rule.Predicate{Field: f, Kind: rule.KindEq, Values: []string{v}} }
+	eq := func(f, v string) rule.Predicate {
+		return rule.Predicate{Field: f, Kind: rule.KindEq, Values: []string{v}}
+	}
 	var progs []*Program
 	for _, r := range []*rule.Rule{kw("zzz"),
 		sel(rule.Predicate{Field: "a.b.c.d", Kind: rule.KindContains, Values: []string{"xyz"}}, eq("m", "FOO BAR")),
