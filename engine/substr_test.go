@@ -22,14 +22,12 @@ func occurrences(patterns [][]byte, text []byte) [][]int {
 
 func automatonOccurrences(a *substrings, n int, text []byte) [][]int {
 	out := make([][]int, n)
-	pos := 0
 	s := int32(0)
-	for _, c := range text {
-		pos++
-		s = a.delta[int(s)*a.nclass+int(a.class[c])]
+	for pos, c := range text {
+		s = a.step(s, c)
 		for t := a.report[s]; t >= 0; t = a.next[t] {
-			for _, p := range a.own[t] {
-				out[p] = append(out[p], pos)
+			for _, p := range a.ids[a.ends[t]:a.ends[t+1]] {
+				out[p] = append(out[p], pos+1)
 			}
 		}
 	}
@@ -45,13 +43,17 @@ func checkSubstrings(t *testing.T, patterns [][]byte, text []byte) {
 		big = append(big, []byte("\x01never\x02"))
 	}
 	a := newSubstrings(big)
-	got := automatonOccurrences(a, len(big), text)
-	for i := range patterns {
-		if !slices.Equal(got[i], want[i]) {
-			t.Fatalf("pattern %q in %q: ends %v, want %v", patterns[i], text, got[i], want[i])
+	walking := *a
+	walking.delta = nil // the automaton without its table, as for large pattern sets
+	for _, x := range []*substrings{a, &walking} {
+		got := automatonOccurrences(x, len(big), text)
+		for i := range patterns {
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("pattern %q in %q (table %v): ends %v, want %v", patterns[i], text, x.delta != nil, got[i], want[i])
+			}
 		}
 	}
-	for _, a := range []*substrings{a, newSubstrings(patterns)} {
+	for _, a := range []*substrings{a, &walking, newSubstrings(patterns)} {
 		found := map[int32]bool{}
 		a.find(text, func(p int32) { found[p] = true })
 		anyWant := false
@@ -106,4 +108,43 @@ func FuzzSubstrings(f *testing.F) {
 		}
 		checkSubstrings(t, patterns, text)
 	})
+}
+
+// Patterns over every byte value, and a set too large for a table (hashes of drivers, say),
+// are found as by brute force.
+func TestSubstringsLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var every [][]byte
+	for range 200 {
+		p := make([]byte, 1+rng.IntN(3))
+		for i := range p {
+			p[i] = byte(rng.IntN(256))
+		}
+		every = append(every, p)
+	}
+	text := make([]byte, 4096)
+	for i := range text {
+		text[i] = byte(rng.IntN(256))
+	}
+	checkSubstrings(t, every, text)
+
+	const hexdigits = "0123456789abcdef"
+	var hashes [][]byte
+	for range 5000 {
+		h := make([]byte, 64)
+		for i := range h {
+			h[i] = hexdigits[rng.IntN(16)]
+		}
+		hashes = append(hashes, h)
+	}
+	a := newSubstrings(hashes)
+	if a.delta != nil {
+		t.Fatalf("a table of %d entries was built", len(a.delta))
+	}
+	hay := []byte("SHA256=" + string(hashes[4321]) + ",MD5=" + string(hashes[7][:32]) + ",IMPHASH=" + string(hashes[99]))
+	found := map[int32]bool{}
+	a.find(hay, func(p int32) { found[p] = true })
+	if len(found) != 2 || !found[4321] || !found[99] || !a.any(hay) || a.any([]byte(string(hashes[7][:63]))) {
+		t.Errorf("found %v", found)
+	}
 }
