@@ -153,10 +153,14 @@ func appendCanonicalNumber(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
-// eachPred calls f for every predicate under n.
+// eachPred calls f for every predicate under n but those under a negation, which no atom can
+// come from.
 func eachPred(n *node, f func(*pred)) {
 	if n.op == opPred {
 		f(n.pred)
+	}
+	if n.op == opNot {
+		return
 	}
 	for _, k := range n.kids {
 		eachPred(k, f)

@@ -41,7 +41,7 @@ func (e ReadError) Error() string { return fmt.Sprintf("%s: record %d: %s", e.Fi
 type chunk struct {
 	at    place
 	last  bool // the file's last chunk (it may hold no data)
-	head  bool // counted as the head file's in the flow (see flow.take)
+	front bool // counted as the front file's in the flow (see flow.take)
 	file  string
 	data  []byte
 	first int64 // record number of the first line or document in data

@@ -444,3 +444,18 @@ func TestChunksAfterLongRecord(t *testing.T) {
 		}
 	}
 }
+
+// An array or envelope cut short at the end of its line is reported, not taken for an empty one.
+func TestUnterminatedArray(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cut.jsonl")
+	os.WriteFile(p, []byte("{\"eventName\":\"Miss\"}\n[\n{\"Records\":[\n[{\"eventName\":\"Hit\"}\n{\"eventName\":\"Hit\"}\n"), 0o644)
+	got, st := runOn(t, huntSet(t), []string{p}, 1, "")
+	if len(got) != 2 || st.ErrorCount != 3 {
+		t.Errorf("detections %v, errors %v", got, st.Errors)
+	}
+	for _, e := range st.Errors {
+		if !strings.Contains(e.Msg, "unterminated array") {
+			t.Errorf("error %v", e)
+		}
+	}
+}

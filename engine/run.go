@@ -84,10 +84,10 @@ type formatted struct {
 }
 
 type result struct {
-	at   place
-	last bool
-	head bool
-	dets []Detection // the detections emit or the correlations need
+	at    place
+	last  bool
+	front bool
+	dets  []Detection // the detections emit or the correlations need
 	// hits are the program indexes of the detections shown, in order; when Options.Output
 	// is set, lines are their lines, formatted.
 	hits   []int32
@@ -198,7 +198,7 @@ func (r *runner) readFile(fr *fileReader, fi int) bool {
 	part := 0
 	send := func(c *chunk) bool {
 		var ok bool
-		if c.head, ok = r.flow.take(fi); !ok {
+		if c.front, ok = r.flow.take(fi); !ok {
 			return false
 		}
 		c.at = place{fi, part}
@@ -260,7 +260,7 @@ func (r *runner) collect(em *emitter, cancel func()) error {
 				next = place{next.file + 1, 0}
 				r.flow.advance(next.file)
 			}
-			r.flow.give(res.head)
+			r.flow.give(res.front)
 			if err == nil {
 				if err = em.result(res); err != nil {
 					cancel()
@@ -442,7 +442,7 @@ func (w *worker) process(c *chunk) *result {
 	default:
 		r = &result{}
 	}
-	r.at, r.last, r.head, r.errs, r.bytes, r.buf = c.at, c.last, c.head, c.errs, c.bytes, c.buf
+	r.at, r.last, r.front, r.errs, r.bytes, r.buf = c.at, c.last, c.front, c.errs, c.bytes, c.buf
 	d := c.data
 	w.flat = !c.multi && c.noCR
 	if c.multi {
@@ -511,7 +511,11 @@ func (w *worker) array(d []byte, arr int, file string, rec int64, r *result) {
 	w.inArray = true
 	pos := int64(0)
 	i := skipWS(d, arr+1)
-	if i < len(d) && d[i] == ']' {
+	if i >= len(d) {
+		r.errs = append(r.errs, ReadError{File: file, Record: rec, Msg: "malformed JSON: unterminated array"})
+		return
+	}
+	if d[i] == ']' {
 		return
 	}
 	for i < len(d) && !w.stop {
@@ -594,6 +598,7 @@ func (w *worker) evaluate(e *Event, r *result) {
 		d.line = len(r.lines)
 		d.corr = w.set.corr.keys(pi, e)
 		if len(d.corr) > 0 && !timed {
+			// Parsed once per event, into cols, which the event's later detections copy.
 			cols.at, cols.atOK = parseTime(cols.Timestamp)
 			d.at, d.atOK, timed = cols.at, cols.atOK, true
 		}
