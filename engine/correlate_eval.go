@@ -116,17 +116,10 @@ func (cr *correlation) update(st *corrState, k corrKey, t time.Time) (float64, b
 	case "temporal":
 		// Correlation specification, "Temporal Proximity": all events defined by the referred
 		// rules must occur in the time frame; a condition may lower the number of rules.
-		n := 0
 		for s := range st.times {
 			st.times[s] = prune(st.times[s], from)
-			if len(st.times[s]) > 0 {
-				n++
-			}
 		}
-		if len(cr.agg.Conditions) > 0 {
-			return float64(n), holds(cr.agg.Conditions, float64(n))
-		}
-		return float64(n), n == len(cr.bases)
+		return cr.stepsSeen(st)
 	case "temporal_ordered":
 		// "requires in addition that the events appear in the order provided in the rules
 		// attribute": walk back from this match, taking for each earlier rule its latest
@@ -149,6 +142,21 @@ func (cr *correlation) update(st *corrState, k corrKey, t time.Time) (float64, b
 	return 0, false
 }
 
+// stepsSeen is temporal's value, the number of referred rules with a match in the group's
+// state, and whether it holds: every rule, or as many as the condition asks.
+func (cr *correlation) stepsSeen(st *corrState) (float64, bool) {
+	n := 0
+	for s := range st.times {
+		if len(st.times[s]) > 0 {
+			n++
+		}
+	}
+	if len(cr.agg.Conditions) > 0 {
+		return float64(n), holds(cr.agg.Conditions, float64(n))
+	}
+	return float64(n), n == len(cr.bases)
+}
+
 // updateStream is update for an aggregate over the whole stream (see corrState).
 func (cr *correlation) updateStream(st *corrState, k corrKey, t time.Time) (float64, bool) {
 	switch cr.agg.Function {
@@ -164,16 +172,7 @@ func (cr *correlation) updateStream(st *corrState, k corrKey, t time.Time) (floa
 		return float64(n), holds(cr.agg.Conditions, float64(n))
 	case "temporal":
 		st.times[k.step] = append(st.times[k.step][:0], t)
-		n := 0
-		for s := range st.times {
-			if len(st.times[s]) > 0 {
-				n++
-			}
-		}
-		if len(cr.agg.Conditions) > 0 {
-			return float64(n), holds(cr.agg.Conditions, float64(n))
-		}
-		return float64(n), n == len(cr.bases)
+		return cr.stepsSeen(st)
 	case "temporal_ordered":
 		// times[s] holds the earliest time a chain of the steps up to s ends at: step s's match
 		// extends the chain when the chain up to s-1 ended before it.
