@@ -318,13 +318,8 @@ func (cr *correlation) reached(st *corrState) (float64, bool) {
 	case fn == "value_count":
 		return float64(len(st.values)), true
 	case fn == "temporal":
-		n := 0
-		for _, ts := range st.times {
-			if len(ts) > 0 {
-				n++
-			}
-		}
-		return float64(n), true
+		n, _ := cr.stepsSeen(st)
+		return n, true
 	case isMetric(fn):
 		if len(st.samples) == 0 && st.n == 0 {
 			return 0, false
