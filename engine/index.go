@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ruleatlas/ruleatlas/rule"
 )
 
 // The index tells, for an event, which programs can match it, so that the others are not
@@ -63,8 +65,11 @@ type fieldIndex struct {
 // holding, or nil when it implies none the index knows (a negation, a number comparison).
 // There is one set, or, when every value must match (|all), one per value.
 func (p *Program) predAtoms(pr *pred) [][]atom {
-	if pr.negated || pr.field < 0 || len(pr.groups) == 0 {
+	switch {
+	case pr.negated || pr.field < 0 || len(pr.groups) == 0:
 		return nil
+	case pr.kind == rule.KindExists || pr.kind == rule.KindNull || pr.kind == rule.KindFieldRef:
+		return nil // decided by presence or by another field, not by the values
 	}
 	slots := slotsKey(p.slots[pr.field])
 	var sets [][]atom
