@@ -2,8 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/ruleatlas/ruleatlas/internal/testcorpora"
@@ -108,4 +112,101 @@ func TestKeywordAfterSecondPass(t *testing.T) {
 	if got := set.Match(&e, nil); !slices.Equal(got, []int{1, 2}) {
 		t.Errorf("matched %v, want [1 2]", got)
 	}
+}
+
+// TestIndexRandomRules builds random rules (equality, substrings, wildcards, regexes, numbers,
+// case, |all, windash, negations, OR and AND of them) over a small alphabet of fields and values,
+// and random events from the same alphabet, and checks the index offers every program that
+// matches: the set's matches are those of every program evaluated.
+func TestIndexRandomRules(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	fields := []string{"a", "b", "c.d", "Image"}
+	words := []string{"Foo", "foo", "bar", `C:\x\Foo.exe`, "-enc", "/enc", "0", "-0", "1.5", "true", "ba", "o"}
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	pred := func() rule.Predicate {
+		p := rule.Predicate{Field: pick(fields)}
+		kinds := []rule.Kind{rule.KindEq, rule.KindContains, rule.KindStartsWith, rule.KindEndsWith, rule.KindRe}
+		p.Kind = kinds[rng.IntN(len(kinds))]
+		for range 1 + rng.IntN(3) {
+			v := pick(words)
+			if p.Kind == rule.KindRe {
+				v = "(?:" + regexp.QuoteMeta(v) + ")"
+			}
+			p.Values = append(p.Values, v)
+		}
+		p.Flags.Cased = rng.IntN(4) == 0
+		p.Flags.All = rng.IntN(4) == 0
+		p.Flags.Negated = rng.IntN(6) == 0
+		if p.Kind == rule.KindEq && rng.IntN(3) == 0 {
+			p.Flags.Wildcard = true
+			p.Values[0] = "*" + p.Values[0][len(p.Values[0])/2:]
+		}
+		if p.Kind == rule.KindContains && rng.IntN(4) == 0 {
+			p.Flags.Encodings = []string{"windash"}
+		}
+		if p.Kind == rule.KindRe && rng.IntN(2) == 0 {
+			p.Flags.ReFlags = "i"
+		}
+		return p
+	}
+	var expr func(depth int) *rule.Expr
+	expr = func(depth int) *rule.Expr {
+		if depth == 0 || rng.IntN(3) == 0 {
+			p := pred()
+			return &rule.Expr{Op: rule.OpPredicate, Predicate: &p}
+		}
+		switch rng.IntN(4) {
+		case 0:
+			return &rule.Expr{Op: rule.OpNot, Args: []*rule.Expr{expr(depth - 1)}}
+		case 1:
+			return &rule.Expr{Op: rule.OpOr, Args: []*rule.Expr{expr(depth - 1), expr(depth - 1)}}
+		}
+		return &rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{expr(depth - 1), expr(depth - 1)}}
+	}
+	var progs []*Program
+	for range 300 {
+		r := &rule.Rule{Title: "r", Stages: []rule.Stage{{Name: "condition", Kind: rule.StageCondition, Expr: expr(3)}}}
+		p, err := Compile(r)
+		if err != nil {
+			continue // a value no regex or glob accepts
+		}
+		progs = append(progs, p)
+	}
+	set := NewSet(progs)
+	value := func() string {
+		switch rng.IntN(5) {
+		case 0:
+			return strconv.Itoa(rng.IntN(3) - 1)
+		case 1:
+			return "true"
+		case 2:
+			return `["` + pick(words) + `","` + pick(words) + `"]`
+		}
+		return strconv.Quote(pick(words) + pick(words))
+	}
+	matches := 0
+	for range 5000 {
+		ev := fmt.Sprintf(`{"a":%s,"b":%s,"c":{"d":%s},"Image":%s}`, value(), value(), value(), value())
+		var e Event
+		e.reset([]byte(ev), set.nslots)
+		if err := set.scan(&e); err != nil {
+			t.Fatalf("%s: %v", ev, err)
+		}
+		got := set.Match(&e, nil)
+		set.scanFull(&e)
+		var want []int
+		for i, p := range set.Programs {
+			if p.Match(&e) {
+				want = append(want, i)
+			}
+		}
+		matches += len(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("event %s: the index matched %v, every program %v", ev, got, want)
+		}
+	}
+	if matches == 0 {
+		t.Fatal("no program matched any event")
+	}
+	t.Logf("%d programs, 5000 events, %d matches", len(progs), matches)
 }
