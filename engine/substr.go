@@ -39,8 +39,10 @@ type substrings struct {
 // fewPatterns is how many patterns are searched for one by one rather than with an automaton.
 const fewPatterns = 4
 
-// maxTable bounds the transition table, in entries; past it the automaton walks the trie.
-const maxTable = 1 << 20
+// maxTable bounds the transition table, in entries (8 MiB); past it the automaton walks the
+// trie. The Windows rules' CommandLine pieces fit (1.5 million entries); the hashes of a driver
+// block list do not.
+const maxTable = 1 << 21
 
 // newSubstrings builds the automaton of patterns (none of them empty).
 func newSubstrings(patterns [][]byte) *substrings {
