@@ -173,10 +173,10 @@ level: high`
 	}
 }
 
-// "Ordered Temporal Proximity (temporal_ordered)": like temporal, "and requires in addition that
-// the events appear in the order provided in the rules attribute".
-func TestTemporalOrdered(t *testing.T) {
-	corr := `title: Success After Failure
+// orderedLogins is a temporal_ordered correlation of a failed and then a successful login of
+// one user, within timespan (none: over the whole stream).
+func orderedLogins(title, timespan string) string {
+	s := `title: ` + title + `
 logsource:
     product: aws
     service: cloudtrail
@@ -187,9 +187,17 @@ correlation:
         - login_ok
     group-by:
         - userIdentity.userName
-    timespan: 5m
-level: high`
-	ds := correlationRun(t, corr, []string{
+`
+	if timespan != "" {
+		s += "    timespan: " + timespan + "\n"
+	}
+	return s + "level: high"
+}
+
+// "Ordered Temporal Proximity (temporal_ordered)": like temporal, "and requires in addition that
+// the events appear in the order provided in the rules attribute".
+func TestTemporalOrdered(t *testing.T) {
+	ds := correlationRun(t, orderedLogins("Success After Failure", "5m"), []string{
 		login(0, "bob", "1.1.1.1", true),
 		login(1, "bob", "1.1.1.1", false), // success before failure: not in order
 		login(2, "alice", "1.1.1.1", false),
@@ -849,19 +857,7 @@ func TestWholeStreamStateStaysSmall(t *testing.T) {
 // temporal_ordered over the whole stream: each step extends the chain the steps before it
 // completed earlier; a step matched out of order does not.
 func TestTemporalOrderedWholeStream(t *testing.T) {
-	corr := `title: Fail Then Success
-logsource:
-    product: aws
-    service: cloudtrail
-correlation:
-    type: temporal_ordered
-    rules:
-        - login_failed
-        - login_ok
-    group-by:
-        - userIdentity.userName
-level: high`
-	ds := correlationRun(t, corr, []string{
+	ds := correlationRun(t, orderedLogins("Fail Then Success", ""), []string{
 		login(0, "bob", "1.1.1.1", true),  // success first: no chain yet
 		login(1, "bob", "1.1.1.1", false), // the chain starts
 		login(50, "alice", "1.1.1.1", true),
