@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"strings"
@@ -247,7 +248,38 @@ func groupKey(e *Event, groupSlots [][]int) string {
 	for i, slots := range groupSlots {
 		parts[i] = firstText(e, slots)
 	}
-	return strings.Join(parts, "\x00")
+	return joinGroup(parts)
+}
+
+// joinGroup makes one map key of a group's values, and splitGroup, given how many there are,
+// gives them back. A value may hold any byte (an event can escape a NUL), so each is preceded
+// by its length; a single value is its own key.
+func joinGroup(parts []string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var b []byte
+	for _, p := range parts {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return string(b)
+}
+
+func splitGroup(key string, n int) []string {
+	if n == 1 {
+		return []string{key}
+	}
+	parts := make([]string, 0, n)
+	for len(key) > 0 {
+		l, w := binary.Uvarint([]byte(key[:min(len(key), binary.MaxVarintLen64)]))
+		if w <= 0 || uint64(len(key)-w) < l {
+			break // not a key joinGroup made
+		}
+		parts = append(parts, key[w:w+int(l)])
+		key = key[w+int(l):]
+	}
+	return parts
 }
 
 func firstText(e *Event, slots []int) string {
@@ -331,7 +363,7 @@ func (cr *correlation) detection(d *Detection, group string, v float64) *Detecti
 		Value: v, Event: d.Event, flat: d.flat, at: d.at, atOK: d.atOK, aggregated: true,
 	}
 	if len(cr.agg.GroupBy) > 0 {
-		o.Group = strings.Split(group, "\x00")
+		o.Group = splitGroup(group, len(cr.agg.GroupBy))
 	}
 	return o
 }
@@ -346,7 +378,7 @@ func (c *correlator) lift(keys []corrKey, sub int, group string) []corrKey {
 		switch from := cr.subs[k.step]; {
 		case from == sub:
 			if parts == nil {
-				parts = strings.Split(group, "\x00")
+				parts = splitGroup(group, len(c.cs[sub].agg.GroupBy))
 			}
 			out = append(out, cr.inherited(k, parts))
 		case from >= 0:
@@ -359,13 +391,13 @@ func (c *correlator) lift(keys []corrKey, sub int, group string) []corrKey {
 // inherited is k with the values the correlation below has for the fields it groups by.
 func (cr *correlation) inherited(k corrKey, below []string) corrKey {
 	if len(cr.inherit[k.step]) > 0 {
-		parts := strings.Split(k.group, "\x00")
+		parts := splitGroup(k.group, len(cr.agg.GroupBy))
 		for i, pos := range cr.inherit[k.step] {
 			if pos >= 0 && i < len(parts) && pos < len(below) {
 				parts[i] = below[pos]
 			}
 		}
-		k.group = strings.Join(parts, "\x00")
+		k.group = joinGroup(parts)
 	}
 	if pos := cr.inheritValue[k.step]; pos >= 0 && pos < len(below) {
 		k.value = below[pos]

@@ -867,3 +867,46 @@ func TestTemporalOrderedWholeStream(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// Group values hold any character: a NUL in one (JSON can escape it) neither merges two groups
+// nor shifts the values of the group-by fields.
+func TestGroupValuesWithNUL(t *testing.T) {
+	for _, parts := range [][]string{{"a\x00b", "c"}, {"a", "b\x00c"}, {"", ""}, {"x"}, {"\x00"}, {strings.Repeat("z", 300), ""}} {
+		if got := splitGroup(joinGroup(parts), len(parts)); !slices.Equal(got, parts) {
+			t.Errorf("%q: split back as %q", parts, got)
+		}
+	}
+	if joinGroup([]string{"a\x00b", "c"}) == joinGroup([]string{"a", "b\x00c"}) {
+		t.Error("two groups share a key")
+	}
+	corr := `title: Pairs
+logsource:
+    product: aws
+    service: cloudtrail
+correlation:
+    type: event_count
+    rules:
+        - login_failed
+    group-by:
+        - userIdentity.userName
+        - sourceIPAddress
+    timespan: 5m
+    condition:
+        gte: 2
+level: high`
+	failed := func(minute int, user, ip string) string {
+		return fmt.Sprintf(`{"eventTime":"2024-01-01T10:%02d:00Z","eventName":"ConsoleLogin","userIdentity":{"userName":%s},"sourceIPAddress":%s,"errorMessage":"Failed authentication"}`,
+			minute, appendJSONString(nil, user), appendJSONString(nil, ip))
+	}
+	ds := correlationRun(t, corr, []string{
+		failed(0, "a\x00b", "c"),
+		failed(1, "a", "b\x00c"), // another group, whatever the separator
+		failed(2, "a\x00b", "c"), // the first group's second: fires
+	})
+	if len(ds) != 1 || !slices.Equal(ds[0].Group, []string{"a\x00b", "c"}) {
+		for _, d := range ds {
+			t.Logf("%s %q", d.Title, d.Group)
+		}
+		t.Errorf("%d detections", len(ds))
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/ruleatlas/ruleatlas/rule"
 )
@@ -282,7 +281,7 @@ func (x *aggExplainer) progress(t *Trace, keys []corrKey, from int) {
 		}
 		group := []string{}
 		if len(cr.agg.GroupBy) > 0 {
-			group = strings.Split(k.group, "\x00")
+			group = splitGroup(k.group, len(cr.agg.GroupBy))
 		}
 		t.step(AggregateStep{RuleID: cr.prog.Rule.ID, Title: cr.prog.Rule.Title, Group: group, Value: v})
 	}
