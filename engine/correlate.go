@@ -306,14 +306,34 @@ func number(s string) (float64, bool) {
 type corrRun struct {
 	*correlator
 	groups []map[string]*corrState
+	added  []int // per correlation: matches added since its groups were last swept
 }
 
 func (c *correlator) start() *corrRun {
-	r := &corrRun{correlator: c, groups: make([]map[string]*corrState, len(c.cs))}
+	r := &corrRun{correlator: c, groups: make([]map[string]*corrState, len(c.cs)), added: make([]int, len(c.cs))}
 	for i := range r.groups {
 		r.groups[i] = map[string]*corrState{}
 	}
 	return r
+}
+
+// sweepEvery is how many matches a correlation takes between two sweeps of its groups.
+const sweepEvery = 4096
+
+// sweep drops the groups whose latest match left the window long ago: a correlation grouped by
+// source address over a large log would otherwise keep every address it ever saw. "Long ago"
+// is two windows before t, so that events a little out of order still find their group.
+// Without a timespan a group never leaves.
+func (cr *correlation) sweep(groups map[string]*corrState, t time.Time) {
+	if cr.window <= 0 {
+		return
+	}
+	before := t.Add(-2 * cr.window)
+	for key, st := range groups {
+		if st.last.Before(before) {
+			delete(groups, key)
+		}
+	}
 }
 
 // feed updates the correlations a match feeds and returns the correlation detections it
@@ -340,6 +360,10 @@ func (c *corrRun) feedFrom(d *Detection, from int, out *[]*Detection) {
 			continue
 		}
 		v, fired := cr.add(c.groups[k.corr], k, t)
+		if c.added[k.corr]++; c.added[k.corr] == sweepEvery {
+			c.added[k.corr] = 0
+			cr.sweep(c.groups[k.corr], t)
+		}
 		if !fired {
 			continue
 		}

@@ -26,6 +26,7 @@ type corrState struct {
 	n       int // numbers summed, over the whole stream
 	sum     float64
 	sorted  []float64
+	last    time.Time // the latest match (see correlation.sweep)
 }
 
 type sample struct {
@@ -50,6 +51,9 @@ func (cr *correlation) add(groups map[string]*corrState, k corrKey, t time.Time)
 	if st == nil {
 		st = &corrState{times: make([][]time.Time, len(cr.bases))}
 		groups[k.group] = st
+	}
+	if t.After(st.last) {
+		st.last = t
 	}
 	var v float64
 	var fired bool

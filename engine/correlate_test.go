@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -908,5 +909,37 @@ level: high`
 			t.Logf("%s %q", d.Title, d.Group)
 		}
 		t.Errorf("%d detections", len(ds))
+	}
+}
+
+// Groups whose matches left the window are dropped as the stream goes on: a correlation
+// grouped by source address keeps the addresses of the last windows, not every one it saw,
+// and still completes in a group that stays active.
+func TestIdleGroupsDropped(t *testing.T) {
+	rs, errs := sigma.Parse("r.yml", []byte(legacyRule("L", "count() by sourceIPAddress > 2", "5m")))
+	if len(errs) > 0 || len(rs) != 1 {
+		t.Fatal(errs)
+	}
+	p, err := Compile(rs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := NewSet([]*Program{p}).corr.start()
+	fired := 0
+	for i := range 100000 {
+		at := time.Unix(int64(i), 0) // a match a second, each from a new address...
+		group := strconv.Itoa(i)
+		if i%100 == 0 {
+			group = "steady" // ...but one address every 100 seconds: 3 within 5 minutes
+		}
+		d := Detection{at: at, atOK: true, corr: []corrKey{{group: group}}}
+		fired += len(run.feed(&d))
+	}
+	if n := len(run.groups[0]); n > sweepEvery+2*600 {
+		t.Errorf("%d groups kept", n)
+	}
+	// "steady" completes every third match: at 200 s, 500 s, ...
+	if fired != 100000/100/3 {
+		t.Errorf("%d completions, want %d", fired, 100000/100/3)
 	}
 }
