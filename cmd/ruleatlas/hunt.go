@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -51,9 +52,15 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	set := engine.NewSet(progs)
 	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
-	// within a soft limit that keeps the peak well below 200 MB.
+	// within a soft limit: 128 MB on a machine of a few cores (a peak well below 200 MB), more
+	// with more workers, whose chunks in flight (about 6 of a megabyte or two each) must fit
+	// below it, or the collector would run without pause.
+	workers := *threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(128 << 20))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(128<<20, int64(workers)*24<<20)))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
