@@ -209,3 +209,28 @@ func TestManyPieces(t *testing.T) {
 		}
 	}
 }
+
+// Case-insensitive comparisons fold as strings.EqualFold and a regular expression's (?i) do:
+// ſ is s, the Kelvin sign is k, final sigma is sigma; the dotless ı stays itself. The index
+// and the regex literal prefilter agree with the matchers.
+func TestCaseFolding(t *testing.T) {
+	cases := []struct {
+		p     rule.Predicate
+		event string
+		want  bool
+	}{
+		{rule.Predicate{Field: "a", Kind: rule.KindEq, Values: []string{"xss"}}, `{"a":"XſS"}`, true},
+		{rule.Predicate{Field: "a", Kind: rule.KindContains, Values: []string{"kernel"}}, `{"a":"the \u212aERNEL"}`, true},
+		{rule.Predicate{Field: "a", Kind: rule.KindEq, Values: []string{"σοφία"}}, `{"a":"ΣΟΦΊΑ"}`, true},
+		{rule.Predicate{Field: "a", Kind: rule.KindEq, Values: []string{"σ"}}, `{"a":"ς"}`, true},
+		{rule.Predicate{Field: "a", Kind: rule.KindEq, Values: []string{"admin"}}, `{"a":"admın"}`, false},
+		{rule.Predicate{Field: "a", Kind: rule.KindRe, Values: []string{"xssattack"}, Flags: rule.Flags{ReFlags: "i"}}, `{"a":"<xſsattack>"}`, true},
+		{rule.Predicate{Field: "a", Kind: rule.KindRe, Values: []string{"(?i)kernelbase"}}, `{"a":"\u212aernelbase.dll"}`, true},
+		{rule.Predicate{Field: "a", Kind: rule.KindEq, Values: []string{"xss"}, Flags: rule.Flags{Cased: true}}, `{"a":"xſs"}`, false},
+	}
+	for _, c := range cases {
+		if got := matchOne(t, sel(c.p), c.event); got != c.want {
+			t.Errorf("%s %v on %s: %v, want %v", c.p.Kind, c.p.Values, c.event, got, c.want)
+		}
+	}
+}

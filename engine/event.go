@@ -107,8 +107,8 @@ func hasUpper(b []byte) bool {
 	return false
 }
 
-// appendLower appends b lower-cased: ASCII by table, other runes by Unicode simple folding to
-// lower case, as strings.ToLower does for rule values.
+// appendLower appends b lower-cased: ASCII by table, other runes by toLowerRune. Rule values
+// are lower-cased the same way (foldString).
 func appendLower(dst, b []byte) []byte {
 	for i := 0; i < len(b); {
 		c := b[i]
@@ -192,5 +192,18 @@ func collectStrings(d []byte, base int32, out []value) []value {
 	return out
 }
 
-// toLowerRune lower-cases one rune.
-func toLowerRune(r rune) rune { return unicode.ToLower(r) }
+// toLowerRune lower-cases one rune, the same for every rune case folding makes equal: ſ as s,
+// the Kelvin sign as k, final sigma as σ, as strings.EqualFold and a regular expression's (?i)
+// compare them.
+func toLowerRune(r rune) rune {
+	// The least lower case of the runes case folding makes equal to r (its orbit): an ASCII
+	// letter where the orbit has one, so that the ASCII path of appendLower agrees.
+	low := unicode.ToLower(r)
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		low = min(low, unicode.ToLower(f))
+	}
+	return low
+}
+
+// foldString lower-cases a rule's text as appendLower does an event's.
+func foldString(s string) string { return string(appendLower(nil, []byte(s))) }

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strconv"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -241,7 +240,7 @@ func globMatcher(toks []globTok, fold bool) matcher {
 	if fold {
 		for i := range toks {
 			if toks[i].kind == 'l' {
-				toks[i].lit = []byte(strings.ToLower(string(toks[i].lit)))
+				toks[i].lit = []byte(foldString(string(toks[i].lit)))
 			}
 		}
 	}
@@ -459,7 +458,7 @@ func requiredLiteral(expr string) ([]byte, bool) {
 	fold := best.Flags&syntax.FoldCase != 0
 	s := string(best.Rune)
 	if fold {
-		s = strings.ToLower(s)
+		s = foldString(s)
 		// Only ASCII folds the same way in the event's lower-cased text and the regex.
 		for _, r := range s {
 			if r >= utf8.RuneSelf {
