@@ -25,6 +25,17 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(&tags, "tag", "only rules with this tag, e.g. attack.persistence (repeatable)")
 	fs.Var(&statuses, "status", "only rules with this status, e.g. stable, test (repeatable)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the hunt to `FILE`")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: ruleatlas hunt --rules PATH... [flags] LOG...
+
+Runs the rules over the logs and writes the detections in input order. A LOG is a file, a
+directory (walked for .json, .jsonl, .ndjson, .log and .gz files) or - for stdin, holding JSON
+Lines, JSON documents one after another, arrays of events, CloudTrail {"Records": [...]}
+files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped or not.
+
+`)
+		fs.PrintDefaults()
+	}
 	logs, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
