@@ -142,15 +142,11 @@ func globMatch(toks []globTok, t []byte) bool {
 				if gi == len(toks) {
 					return true
 				}
-				// Fast path: a literal after `*` is searched for, not tried at each offset.
-				if gi < len(toks) && toks[gi].kind == 'l' {
-					k := bytes.Index(t[ti:], toks[gi].lit)
-					if k < 0 {
-						return false
-					}
-					ti += k
-					starT = ti
+				var ok bool
+				if ti, ok = seekLiteral(toks, gi, t, ti); !ok {
+					return false
 				}
+				starT = ti
 				continue
 			case '?':
 				if ti < len(t) {
@@ -177,15 +173,26 @@ func globMatch(toks []globTok, t []byte) bool {
 		starT += n
 		ti = starT
 		gi = starG + 1
-		if gi < len(toks) && toks[gi].kind == 'l' {
-			k := bytes.Index(t[ti:], toks[gi].lit)
-			if k < 0 {
-				return false
-			}
-			ti += k
-			starT = ti
+		var ok bool
+		if ti, ok = seekLiteral(toks, gi, t, ti); !ok {
+			return false
 		}
+		starT = ti
 	}
+}
+
+// seekLiteral moves ti, after a `*`, to where the literal token at gi next occurs in t: a
+// literal is searched for rather than tried at each offset. A token that is not a literal
+// leaves ti where it is; ok is false when the literal does not occur.
+func seekLiteral(toks []globTok, gi int, t []byte, ti int) (int, bool) {
+	if gi < len(toks) && toks[gi].kind == 'l' {
+		k := bytes.Index(t[ti:], toks[gi].lit)
+		if k < 0 {
+			return ti, false
+		}
+		ti += k
+	}
+	return ti, true
 }
 
 // parseGlob splits a Sigma value into glob tokens. Sigma spec, "Escape Character": the
