@@ -417,7 +417,8 @@ type worker struct {
 	render  renderer
 	spent   chan *result // results to reuse (see Run)
 	ev      Event
-	flat    bool // the chunk being processed is lines without '\r': see Detection.flat
+	det     Detection // the detection being made (see evaluate)
+	flat    bool      // the chunk being processed is lines without '\r': see Detection.flat
 	matches []int
 	// visit, when set, receives each event instead of the set's evaluation; it returns false
 	// to stop reading.
@@ -583,15 +584,17 @@ func (w *worker) evaluate(e *Event, r *result) {
 	w.set.fill(&cols, e) // once per event, shared by its detections
 	timed := false
 	for _, pi := range w.matches {
-		// The chunk's bytes are not reused before the detection is reported.
-		d := w.set.detection(&cols, pi, e)
+		// The chunk's bytes are not reused before the detection is reported. d is the
+		// worker's: a local one would escape to the renderer, one allocation per detection.
+		d := &w.det
+		*d = w.set.detection(&cols, pi, e)
 		d.flat = w.flat
 		d.shown = w.shown[pi]
 		if d.shown {
 			r.hits = append(r.hits, int32(pi))
 			if w.render != nil {
 				var verbatim []byte
-				r.out, verbatim = w.render.append(r.out, &d)
+				r.out, verbatim = w.render.append(r.out, d)
 				r.lines = append(r.lines, formatted{len(r.out), verbatim})
 			}
 		}
@@ -603,7 +606,7 @@ func (w *worker) evaluate(e *Event, r *result) {
 			d.at, d.atOK, timed = cols.at, cols.atOK, true
 		}
 		if w.keepAll || len(d.corr) > 0 {
-			r.dets = append(r.dets, d)
+			r.dets = append(r.dets, *d)
 		}
 	}
 }
