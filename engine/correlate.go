@@ -240,15 +240,26 @@ func (c *correlator) keys(prog int, e *Event) []corrKey {
 	return out
 }
 
+// groupKey is joinGroup of the event's group-by values, made without a string per value: it
+// runs for every detection a correlation counts.
 func groupKey(e *Event, groupSlots [][]int) string {
 	if len(groupSlots) == 1 {
 		return firstText(e, groupSlots[0])
 	}
-	parts := make([]string, len(groupSlots))
-	for i, slots := range groupSlots {
-		parts[i] = firstText(e, slots)
+	var buf [256]byte
+	b := buf[:0]
+	for _, slots := range groupSlots {
+		var v []byte
+		for _, s := range slots {
+			if vs := e.values(s); len(vs) > 0 {
+				v = e.text(&vs[0])
+				break
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
-	return joinGroup(parts)
+	return string(b)
 }
 
 // joinGroup makes one map key of a group's values, and splitGroup, given how many there are,
