@@ -53,6 +53,17 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 	if err != nil {
 		return usageError{"hunt: " + err.Error()}
 	}
+	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
+	// within a soft limit: 128 MB on a machine of a few cores (a peak well below 200 MB), more
+	// with more workers, whose chunks in flight (about 6 of a megabyte or two each) must fit
+	// below it, or the collector would run without pause. Set before the rules load: parsing
+	// YAML allocates much and keeps little.
+	workers := *threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(128<<20, int64(workers)*24<<20)))
 	progs, skipped, err := engine.LoadRules(rules, engine.Filter{Platform: platforms, Tag: tags, Status: statuses})
 	if err != nil {
 		return fmt.Errorf("hunt: %w", err)
@@ -62,16 +73,6 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 		return fmt.Errorf("hunt: no rule loaded")
 	}
 	set := engine.NewSet(progs)
-	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
-	// within a soft limit: 128 MB on a machine of a few cores (a peak well below 200 MB), more
-	// with more workers, whose chunks in flight (about 6 of a megabyte or two each) must fit
-	// below it, or the collector would run without pause.
-	workers := *threads
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(128<<20, int64(workers)*24<<20)))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
