@@ -232,13 +232,14 @@ func (s *scanner) value(i int, n *pathNode) (int, error) {
 		}
 		return s.array(i, n)
 	case '"':
+		if n == nil || n.slot < 0 {
+			return stringEnd(d, i)
+		}
 		end, esc, err := skipString(d, i)
 		if err != nil {
 			return end, err
 		}
-		if n != nil && n.slot >= 0 {
-			s.record(n.slot, value{kind: kString, esc: esc, start: int32(i + 1), end: int32(end - 1)})
-		}
+		s.record(n.slot, value{kind: kString, esc: esc, start: int32(i + 1), end: int32(end - 1)})
 		return end, nil
 	default:
 		end, kind, err := scalar(d, i)
@@ -377,8 +378,7 @@ func (s *scanner) skip(d []byte, i int) (int, error) {
 	case '{', '[':
 		return skipContainer(d, i)
 	case '"':
-		end, _, err := skipString(d, i)
-		return end, err
+		return stringEnd(d, i)
 	}
 	end, _, err := scalar(d, i)
 	return end, err
@@ -514,6 +514,51 @@ func skipString(d []byte, i int) (int, bool, error) {
 	return len(d), esc, errIncomplete
 }
 
+// stringEnd is skipString for a string whose escapes do not matter (a value no rule reads, a
+// string inside a skipped container): it looks for quotes alone, and a quote after an odd run
+// of backslashes is escaped.
+func stringEnd(d []byte, i int) (int, error) {
+	j := i + 1
+	// Two words by SWAR, as in skipString; longer strings by IndexByte.
+	for words := 0; words < 2 && j+8 <= len(d); {
+		w := binary.LittleEndian.Uint64(d[j:])
+		q := w ^ (lsb * '"')
+		m := (q - lsb) &^ q & msb
+		if m == 0 {
+			j += 8
+			words++
+			continue
+		}
+		p := j + bits.TrailingZeros64(m)/8
+		if !escapedQuote(d, i, p) {
+			return p + 1, nil
+		}
+		j = p + 1
+	}
+	for j < len(d) {
+		k := bytes.IndexByte(d[j:], '"')
+		if k < 0 {
+			break
+		}
+		p := j + k
+		if !escapedQuote(d, i, p) {
+			return p + 1, nil
+		}
+		j = p + 1
+	}
+	return len(d), errIncomplete
+}
+
+// escapedQuote tells whether the quote at d[p], in the string opened at d[open], is escaped:
+// backslashes pair up from the left within a run, so an odd run escapes what follows it.
+func escapedQuote(d []byte, open, p int) bool {
+	k := p - 1
+	for k > open && d[k] == '\\' {
+		k--
+	}
+	return (p-1-k)&1 == 1
+}
+
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
@@ -530,7 +575,7 @@ func skipContainer(d []byte, i int) (int, error) {
 		case 0:
 			i++
 		case 1:
-			end, _, err := skipString(d, i)
+			end, err := stringEnd(d, i)
 			if err != nil {
 				return end, err
 			}

@@ -83,11 +83,15 @@ func TestSkipString(t *testing.T) {
 		if end != tt.end || esc != tt.esc || (err != nil) != tt.fail {
 			t.Errorf("skipString(%s) = %d, %v, %v; want %d, %v, fail %v", tt.in, end, esc, err, tt.end, tt.esc, tt.fail)
 		}
+		if end, err := stringEnd([]byte(tt.in), 0); end != tt.end || (err != nil) != tt.fail {
+			t.Errorf("stringEnd(%s) = %d, %v; want %d, fail %v", tt.in, end, err, tt.end, tt.fail)
+		}
 	}
 }
 
-// FuzzSkipString: skipString agrees with a byte-by-byte reading of the string, whatever its
-// length and wherever its escapes fall (short strings take one path, long ones another).
+// FuzzSkipString: skipString and stringEnd agree with a byte-by-byte reading of the string,
+// whatever its length and wherever its escapes fall (short strings take one path, long ones
+// another).
 func FuzzSkipString(f *testing.F) {
 	for _, s := range []string{`"abc"`, `"` + strings.Repeat("x", 40) + `\"y"`, `"` + strings.Repeat("\\", 20) + `"`, `"abc\`} {
 		f.Add([]byte(s))
@@ -111,6 +115,9 @@ func FuzzSkipString(f *testing.F) {
 		end, esc, err := skipString(data, 0)
 		if end != wantEnd || esc != wantEsc || (err != nil) != wantFail {
 			t.Fatalf("skipString(%q) = %d, %v, %v; want %d, %v, fail %v", data, end, esc, err, wantEnd, wantEsc, wantFail)
+		}
+		if end, err := stringEnd(data, 0); end != wantEnd || (err != nil) != wantFail {
+			t.Fatalf("stringEnd(%q) = %d, %v; want %d, fail %v", data, end, err, wantEnd, wantFail)
 		}
 	})
 }
