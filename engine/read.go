@@ -46,7 +46,6 @@ type chunk struct {
 	data  []byte
 	first int64 // record number of the first line or document in data
 	multi bool  // data holds whole multi-line documents rather than lines
-	noCR  bool  // data holds no '\r' (set for lines only): see Detection.flat
 	errs  []ReadError
 	bytes int64 // input bytes this chunk accounts for (compressed files: uncompressed)
 	// buf is the whole buffer data was cut from, when it can go back to the cutter's pool
@@ -353,9 +352,6 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 			c.record += n
 		} else {
 			c.record += int64(bytes.Count(buf[:end], []byte{'\n'}))
-			// One look over the chunk here spares one over each detected event when it is
-			// written out; most events are detected, many more than once.
-			ch.noCR = bytes.IndexByte(buf[:end], '\r') < 0
 		}
 		if !c.send(ch) {
 			c.stop = true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -456,6 +457,30 @@ func TestUnterminatedArray(t *testing.T) {
 	for _, e := range st.Errors {
 		if !strings.Contains(e.Msg, "unterminated array") {
 			t.Errorf("error %v", e)
+		}
+	}
+}
+
+// A carriage return is white space in JSON, and may sit between an event's tokens (or end its
+// line, CRLF): every jsonl line still holds one event, compacted onto it, and no raw '\r'.
+func TestCarriageReturnsInEvents(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cr.jsonl")
+	in := "{\"eventName\":\r\"Hit\"}\r\n{\"eventName\":\"Hit\"}\r\n{\"eventName\":\"Hit\"}\n{\"a\":1,\r\"eventName\":\"Hit\"}"
+	os.WriteFile(p, []byte(in), 0o644)
+	var out bytes.Buffer
+	w, _ := NewWriter("jsonl", &out)
+	if _, err := Run(context.Background(), huntSet(t), []string{p}, Options{Threads: 1, Transient: true, Output: w}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 4 || strings.Contains(out.String(), "\r") {
+		t.Fatalf("%d lines: %q", len(lines), out.String())
+	}
+	for _, l := range lines {
+		var d struct{ Event map[string]any }
+		if err := json.Unmarshal([]byte(l), &d); err != nil || d.Event["eventName"] != "Hit" {
+			t.Errorf("%q: %v", l, err)
 		}
 	}
 }

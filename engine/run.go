@@ -418,7 +418,7 @@ type worker struct {
 	spent   chan *result // results to reuse (see Run)
 	ev      Event
 	det     Detection // the detection being made (see evaluate)
-	flat    bool      // the chunk being processed is lines without '\r': see Detection.flat
+	lines   bool      // the chunk being processed is lines (its events hold no '\n')
 	matches []int
 	// visit, when set, receives each event instead of the set's evaluation; it returns false
 	// to stop reading.
@@ -445,7 +445,7 @@ func (w *worker) process(c *chunk) *result {
 	}
 	r.at, r.last, r.front, r.errs, r.bytes, r.buf = c.at, c.last, c.front, c.errs, c.bytes, c.buf
 	d := c.data
-	w.flat = !c.multi && c.noCR
+	w.lines = !c.multi
 	if c.multi {
 		rec := c.first
 		for i, _ := skipLabels(d, 0, true); i < len(d) && !w.stop; i, _ = skipLabels(d, i, true) {
@@ -583,12 +583,16 @@ func (w *worker) evaluate(e *Event, r *result) {
 	var cols Detection
 	w.set.fill(&cols, e) // once per event, shared by its detections
 	timed := false
+	// An event read from a line holds no '\n'; a '\r' is rare (white space between tokens)
+	// but possible. Looked for once per detected event, here in the worker, rather than over
+	// every chunk in the reader; the writer then need not look through the event at all.
+	flat := w.lines && bytes.IndexByte(e.Raw, '\r') < 0
 	for _, pi := range w.matches {
 		// The chunk's bytes are not reused before the detection is reported. d is the
 		// worker's: a local one would escape to the renderer, one allocation per detection.
 		d := &w.det
 		*d = w.set.detection(&cols, pi, e)
-		d.flat = w.flat
+		d.flat = flat
 		d.shown = w.shown[pi]
 		if d.shown {
 			r.hits = append(r.hits, int32(pi))
