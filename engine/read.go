@@ -21,7 +21,12 @@ import (
 // numbered so that output keeps input order.
 
 const (
-	chunkSize = 1 << 20
+	// chunkSize is what a reader reads at once and a worker evaluates at once. Small enough
+	// that the chunks in flight stay in the caches between the reader writing one, the
+	// worker reading it and the writer copying its events out: with two workers, 256 KiB
+	// chunks took 10% less time than 1 MiB ones (median of 15 paired runs), and one worker
+	// no more.
+	chunkSize = 256 << 10
 	// maxRecord bounds one line or document: beyond it the record is reported and skipped, so
 	// that memory stays flat whatever the input.
 	maxRecord = 64 << 20

@@ -216,11 +216,21 @@ func (r *runner) readFile(fr *fileReader, fi int) bool {
 
 // evaluate starts the workers.
 func (r *runner) evaluate(threads int) {
+	// With a core to spare for the readers and the writer, each worker keeps a thread of its
+	// own: otherwise the scheduler moves it to whichever thread woke it, and the caches it
+	// warmed (the rules, the index) are left on the other core. One worker on two cores took
+	// 16% less time so. With no core to spare, threads of their own only add switches between
+	// them and the readers' (17% more time with two workers on two cores).
+	pin := threads < runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for range threads {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if pin {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
 			w := newWorker(r.set)
 			w.keepAll = r.emit != nil
 			w.shown = shownPrograms(r.set, r.opts.MinLevel)
