@@ -157,7 +157,7 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 	c := cutter{name: name, r: r, send: send, ctx: ctx, pool: pool, first: chunkSize}
 	if size >= 0 && size < chunkSize {
 		// Many inputs are directories of small files (CloudTrail delivers a file every few
-		// minutes per region): a buffer of a megabyte for each would cost more to zero and
+		// minutes per region): a buffer of a full chunk for each would cost more to zero and
 		// collect than the file does to read.
 		c.first = max(int(size)+1, 4<<10)
 	}
@@ -184,7 +184,7 @@ type cutter struct {
 }
 
 // alloc returns a buffer of length n and capacity chunkSize, from the pool when one is there.
-// A fresh one costs zeroing a megabyte and, across a run, garbage collections.
+// A fresh one costs zeroing a chunk and, across a run, garbage collections.
 func (c *cutter) alloc(n int) []byte {
 	select {
 	case b := <-c.pool: // never ready when pool is nil

@@ -55,7 +55,7 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 	}
 	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
 	// within a soft limit: 128 MB on a machine of a few cores (a peak well below 200 MB), more
-	// with more workers, whose chunks in flight (about 6 of a megabyte or two each) must fit
+	// with more workers, whose chunks in flight and their results (a few megabytes each) must fit
 	// below it, or the collector would run without pause. Set before the rules load: parsing
 	// YAML allocates much and keeps little.
 	workers := *threads
