@@ -77,13 +77,17 @@ func (cr *correlation) since(t time.Time) time.Time {
 	return t.Add(-cr.window)
 }
 
-// prune drops the times before from (the window includes its ends).
+// prune drops the times before from (the window includes its ends). The rest moves to the
+// front, so that the next append reuses the array rather than growing a new one.
 func prune(ts []time.Time, from time.Time) []time.Time {
 	i := 0
 	for i < len(ts) && ts[i].Before(from) {
 		i++
 	}
-	return ts[i:]
+	if i == 0 {
+		return ts
+	}
+	return ts[:copy(ts, ts[i:])]
 }
 
 // update adds the match to the group's state for the counting and temporal types.
