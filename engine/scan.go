@@ -473,26 +473,27 @@ func skipString(d []byte, i int) (int, bool, error) {
 	// c becomes zero after XOR, and the lowest zero byte of a word is flagged exactly). Most
 	// strings end within two words; past them, a long string is searched with IndexByte, which
 	// takes 32 bytes at a time.
-	for words := 0; j+8 <= len(d); words++ {
+	for words := 0; j+8 <= len(d); {
 		if words == 2 {
 			q := bytes.IndexByte(d[j:], '"')
 			if q < 0 {
 				break
 			}
-			b := bytes.IndexByte(d[j:j+q], '\\')
-			if b < 0 {
+			if bytes.IndexByte(d[j:j+q], '\\') < 0 {
 				return j + q + 1, esc, nil
 			}
-			esc = true
-			j += b + 2 // the escaped character cannot end the string
-			words = 0
-			continue
+			// An escape: it remains to find the quote that ends the string, which stringEnd
+			// does in one more pass (searching on from each escape would go over the rest of
+			// a long string once per escape).
+			end, err := stringEnd(d, i)
+			return end, true, err
 		}
 		w := binary.LittleEndian.Uint64(d[j:])
 		q, b := w^(lsb*'"'), w^(lsb*'\\')
 		m := ((q - lsb) &^ q & msb) | ((b - lsb) &^ b & msb)
 		if m == 0 {
 			j += 8
+			words++
 			continue
 		}
 		p := j + bits.TrailingZeros64(m)/8

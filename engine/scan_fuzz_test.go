@@ -190,3 +190,15 @@ func FuzzScanNamed(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSkipString: a long string with an escape every few bytes (a script block full of
+// Windows paths) is read in time linear in its length.
+func BenchmarkSkipString(b *testing.B) {
+	s := []byte(`"` + strings.Repeat(`C:\\Windows\\x `, 1<<14) + `"`)
+	b.SetBytes(int64(len(s)))
+	for range b.N {
+		if end, esc, err := skipString(s, 0); end != len(s) || !esc || err != nil {
+			b.Fatal(end, esc, err)
+		}
+	}
+}
