@@ -77,15 +77,16 @@ func (cr *correlation) since(t time.Time) time.Time {
 	return t.Add(-cr.window)
 }
 
-// prune drops the times before from (the window includes its ends). The rest moves to the
-// front, so that the next append reuses the array rather than growing a new one.
+// prune drops the times before from (the window includes its ends). Once at least half the
+// times are dropped the rest moves to the front, so that appends reuse the array rather than
+// grow new ones; moving them at every drop would cost the whole window per match.
 func prune(ts []time.Time, from time.Time) []time.Time {
 	i := 0
 	for i < len(ts) && ts[i].Before(from) {
 		i++
 	}
-	if i == 0 {
-		return ts
+	if 2*i < len(ts) {
+		return ts[i:]
 	}
 	return ts[:copy(ts, ts[i:])]
 }

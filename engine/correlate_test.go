@@ -14,6 +14,7 @@ import (
 
 	"github.com/ruleatlas/ruleatlas/format/sigma"
 	"github.com/ruleatlas/ruleatlas/internal/testcorpora"
+	"github.com/ruleatlas/ruleatlas/rule"
 )
 
 const baseRules = `title: Login Failed
@@ -941,5 +942,34 @@ func TestIdleGroupsDropped(t *testing.T) {
 	// "steady" completes every third match: at 200 s, 500 s, ...
 	if fired != 100000/100/3 {
 		t.Errorf("%d completions, want %d", fired, 100000/100/3)
+	}
+}
+
+// A group that collects many matches without firing slides its window one match at a time:
+// each match must cost about the same however many the window holds (dropping a time once
+// moved every other time of the window).
+func TestSlidingWindowIsLinear(t *testing.T) {
+	const window = 50_000
+	cr := &correlation{
+		agg:    &rule.Aggregate{Function: "event_count", WindowSeconds: window, Conditions: []rule.Threshold{{Op: "gte", Value: 1e9}}},
+		window: window * time.Second,
+		bases:  []int{0},
+	}
+	groups := map[string]*corrState{}
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Now()
+	const n = 4 * window
+	for i := range n {
+		if _, fired := cr.add(groups, corrKey{}, base.Add(time.Duration(i)*time.Second)); fired {
+			t.Fatal("fired")
+		}
+		// Linear work takes some tens of milliseconds; moving the window at every match
+		// takes minutes.
+		if el := time.Since(start); el > 5*time.Second {
+			t.Fatalf("%d matches of %d took %v (the window holds %d)", i, n, el, window)
+		}
+	}
+	if got := len(groups[""].times[0]); got != window+1 {
+		t.Errorf("window holds %d times, want %d", got, window+1)
 	}
 }
