@@ -482,10 +482,10 @@ func skipString(d []byte, i int) (int, bool, error) {
 			if bytes.IndexByte(d[j:j+q], '\\') < 0 {
 				return j + q + 1, esc, nil
 			}
-			// An escape: it remains to find the quote that ends the string, which stringEnd
-			// does in one more pass (searching on from each escape would go over the rest of
+			// An escape: the string ends at the first quote from here that no odd run of
+			// backslashes precedes (searching on from each escape would go over the rest of
 			// a long string once per escape).
-			end, err := stringEnd(d, i)
+			end, err := endFrom(d, i, j+q)
 			return end, true, err
 		}
 		w := binary.LittleEndian.Uint64(d[j:])
@@ -536,13 +536,19 @@ func stringEnd(d []byte, i int) (int, error) {
 		}
 		j = p + 1
 	}
+	return endFrom(d, i, j)
+}
+
+// endFrom returns the offset after the string opened at d[open], whose closing quote is at
+// d[j] or later: the first quote there that is not escaped.
+func endFrom(d []byte, open, j int) (int, error) {
 	for j < len(d) {
 		k := bytes.IndexByte(d[j:], '"')
 		if k < 0 {
 			break
 		}
 		p := j + k
-		if !escapedQuote(d, i, p) {
+		if !escapedQuote(d, open, p) {
 			return p + 1, nil
 		}
 		j = p + 1
