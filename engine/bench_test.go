@@ -79,6 +79,15 @@ func sampleRecords(tb testing.TB, dir string) []byte {
 
 // cloudTrailPrograms compiles every rule of sigma and suzaku-rules on CloudTrail.
 func cloudTrailPrograms(tb testing.TB, dir string) []*Program {
+	progs, _, err := LoadRules(cloudTrailRuleFiles(dir), Filter{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return progs
+}
+
+// cloudTrailRuleFiles lists the rule files of sigma and suzaku-rules on CloudTrail.
+func cloudTrailRuleFiles(dir string) []string {
 	var files []string
 	for _, sub := range []string{"suzaku-rules", filepath.Join("sigma", "rules")} {
 		filepath.WalkDir(filepath.Join(dir, sub), func(path string, d os.DirEntry, err error) error {
@@ -91,11 +100,39 @@ func cloudTrailPrograms(tb testing.TB, dir string) []*Program {
 			return nil
 		})
 	}
-	progs, _, err := LoadRules(files, Filter{})
-	if err != nil {
-		tb.Fatal(err)
+	return files
+}
+
+// BenchmarkLoadRules reads and compiles the CloudTrail rules and indexes them, as a hunt does
+// before it reads an event: on small inputs, most of a hunt's time.
+func BenchmarkLoadRules(b *testing.B) {
+	files := cloudTrailRuleFiles(testcorpora.Dir(b))
+	if len(files) == 0 {
+		b.Skip("no CloudTrail rules")
 	}
-	return progs
+	// In one directory, as a hunt is usually given them.
+	dir := b.TempDir()
+	var size int64
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%04d.yml", i)), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		size += int64(len(data))
+	}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		progs, _, err := LoadRules([]string{dir}, Filter{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		NewSet(progs)
+	}
+	b.ReportMetric(float64(len(files)), "files")
 }
 
 func BenchmarkHunt(b *testing.B) {

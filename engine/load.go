@@ -58,11 +58,13 @@ type Skipped struct {
 // or cannot be evaluated, and correlations on a cycle of references.
 func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 	// Parsing YAML is most of the time spent loading and it comes before any event is read,
-	// so it bounds how much a hunt gains from more cores: files are parsed in parallel into
-	// the slots of items, which keep the order of the walk.
+	// so it bounds how much a hunt gains from more cores: files are parsed, and their rules
+	// annotated and compiled, in parallel into the slots of items, which keep the order of
+	// the walk.
 	type item struct {
-		path  string // a rule file to parse; empty when the item is already resolved
-		rules []*rule.Rule
+		path  string       // a rule file to parse; empty when rules are given
+		rules []*rule.Rule // rules read from a catalog, to compile
+		progs []*Program
 		sk    []Skipped
 	}
 	var items []item
@@ -91,7 +93,9 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			items = append(items, item{rules: rs})
+			for _, r := range rs {
+				items = append(items, item{rules: []*rule.Rule{r}})
+			}
 		default:
 			items = append(items, item{path: p})
 		}
@@ -107,18 +111,26 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 				if i >= len(items) {
 					return
 				}
-				if it := &items[i]; it.path != "" {
+				it := &items[i]
+				if it.path != "" {
 					it.rules, it.sk = parseFile(it.path)
 				}
+				it.progs, it.sk = compileRules(it.rules, f, it.sk)
 			}
 		}()
 	}
 	wg.Wait()
-	var rules []*rule.Rule
+	var progs []*Program
 	var skipped []Skipped
 	for _, it := range items {
-		rules, skipped = append(rules, it.rules...), append(skipped, it.sk...)
+		progs, skipped = append(progs, it.progs...), append(skipped, it.sk...)
 	}
+	progs, broken := withoutBrokenCorrelations(progs)
+	return progs, append(skipped, broken...), nil
+}
+
+// compileRules compiles the rules the filter keeps, adding those that cannot be to skipped.
+func compileRules(rules []*rule.Rule, f Filter, skipped []Skipped) ([]*Program, []Skipped) {
 	var progs []*Program
 	for _, r := range rules {
 		if !f.keep(r) {
@@ -134,8 +146,7 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 		}
 		progs = append(progs, p)
 	}
-	progs, broken := withoutBrokenCorrelations(progs)
-	return progs, append(skipped, broken...), nil
+	return progs, skipped
 }
 
 // parseFile parses one rule file; files of no known rule format are ignored.

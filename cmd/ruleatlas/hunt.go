@@ -56,15 +56,19 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
 	// within a soft limit: 128 MB on a machine of a few cores (a peak well below 200 MB), more
 	// with more workers, whose chunks in flight and their results (a few megabytes each) must fit
-	// below it, or the collector would run without pause. Set before the rules load: parsing
-	// YAML allocates much and keeps little.
+	// below it, or the collector would run without pause.
 	workers := *threads
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(128<<20, int64(workers)*24<<20)))
+	// Parsing YAML allocates much and keeps little: while the rules load, the collector runs
+	// only near the memory limit (loading the 850 CloudTrail rules allocates 41 MB; start-up
+	// took 7% less time so).
+	gcPercent := debug.SetGCPercent(-1)
 	progs, skipped, err := engine.LoadRules(rules, engine.Filter{Platform: platforms, Tag: tags, Status: statuses})
+	debug.SetGCPercent(gcPercent)
 	if err != nil {
 		return fmt.Errorf("hunt: %w", err)
 	}
