@@ -99,6 +99,9 @@ type pred struct {
 	refs    []int       // fieldref: local field indexes to compare with
 	fold    bool
 	pieces  *substrings // all the groups' literals, when piecesOf finds it pays
+	// shared is the predicate's number among the set's predicates that many programs hold
+	// alike (see Set.sharePredicates), or -1.
+	shared int32
 }
 
 // Compile compiles a rule. Rules it cannot evaluate (opaque logic, placeholders without
@@ -418,7 +421,7 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 	default:
 		return nil, fmt.Errorf("field %s: time part %q is not supported", rp.Field, f.TimePart)
 	}
-	p := &pred{src: rp, kind: rp.Kind, negated: f.Negated, all: f.All, field: -1, fold: !f.Cased}
+	p := &pred{src: rp, kind: rp.Kind, negated: f.Negated, all: f.All, field: -1, fold: !f.Cased, shared: -1}
 	if rp.Kind == rule.KindKeyword || rp.Field == "" {
 		p.kind = rule.KindKeyword
 		c.p.keyword = true
@@ -583,6 +586,16 @@ func fieldPaths(name string, windows bool) [][]string {
 func (p *Program) eval(n *node, e *Event) bool {
 	switch n.op {
 	case opPred:
+		if i := n.pred.shared; i >= 0 && int(i) < len(e.known) {
+			// Programs that share a predicate (a log source guard, a common image name) ask
+			// it of the event once.
+			if k := e.known[i]; k>>1 == e.match {
+				return k&1 == 1
+			}
+			ok := p.evalPred(n.pred, e)
+			e.known[i] = e.match<<1 | b2u(ok)
+			return ok
+		}
 		return p.evalPred(n.pred, e)
 	case opAnd:
 		for _, k := range n.kids {

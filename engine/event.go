@@ -24,6 +24,24 @@ type Event struct {
 	// i is found when found[i] == lookup, so that a new lookup needs no clearing.
 	found  []uint32
 	lookup uint32
+
+	// known holds the results of the set's shared predicates for the event being matched
+	// (see Set.Match): predicate i was found to hold (odd) or not (even) in this match when
+	// known[i]>>1 == match.
+	known []uint32
+	match uint32
+}
+
+// newMatch starts matching the event against a set with n shared predicates.
+func (e *Event) newMatch(n int) {
+	if len(e.known) < n {
+		e.known = make([]uint32, n)
+	}
+	e.match++
+	if e.match == 1<<31 { // wrapped around (known keeps 31 bits of it)
+		clear(e.known)
+		e.match = 1
+	}
 }
 
 // newLookup starts a lookup of the index's n text patterns.
@@ -207,3 +225,10 @@ func toLowerRune(r rune) rune {
 
 // foldString lower-cases a rule's text as appendLower does an event's.
 func foldString(s string) string { return string(appendLower(nil, []byte(s))) }
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}

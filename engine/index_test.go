@@ -47,6 +47,7 @@ func TestIndexKeepsEveryMatch(t *testing.T) {
 		got := set.Match(&e, nil)
 		offered += len(set.candidates(&e, nil))
 		set.scanFull(&e)
+		e.known = nil // each program on its own, without the predicates Match shared
 		var want []int
 		for i, p := range set.Programs {
 			if p.corr == nil && p.root != nil && p.Match(&e) {
@@ -194,6 +195,7 @@ func TestIndexRandomRules(t *testing.T) {
 		}
 		got := set.Match(&e, nil)
 		set.scanFull(&e)
+		e.known = nil
 		var want []int
 		for i, p := range set.Programs {
 			if p.Match(&e) {
@@ -208,5 +210,66 @@ func TestIndexRandomRules(t *testing.T) {
 	if matches == 0 {
 		t.Fatal("no program matched any event")
 	}
-	t.Logf("%d programs, 5000 events, %d matches", len(progs), matches)
+	if set.nshared == 0 {
+		t.Fatal("no predicate shared among the programs: the test no longer checks sharing")
+	}
+	t.Logf("%d programs (%d predicates shared), 5000 events, %d matches", len(progs), set.nshared, matches)
+}
+
+// TestSharedPredicates: programs share a predicate's answer for an event only when it tests the
+// same thing. Each pair differs in one respect, and the event tells them apart.
+func TestSharedPredicates(t *testing.T) {
+	img := func(kind rule.Kind, f rule.Flags, vals ...string) rule.Predicate {
+		return rule.Predicate{Field: "Image", Kind: kind, Flags: f, Values: vals}
+	}
+	pairs := []struct {
+		name  string
+		a, b  rule.Predicate
+		event string
+	}{
+		{"kind", img(rule.KindEndsWith, rule.Flags{}, "x.exe"), img(rule.KindContains, rule.Flags{}, "x.exe"), `{"Image":"x.exe.bak"}`},
+		{"case", img(rule.KindEq, rule.Flags{}, "X.EXE"), img(rule.KindEq, rule.Flags{Cased: true}, "X.EXE"), `{"Image":"x.exe"}`},
+		{"negation", img(rule.KindEq, rule.Flags{}, "a"), img(rule.KindEq, rule.Flags{Negated: true}, "a"), `{"Image":"a"}`},
+		{"all", img(rule.KindContains, rule.Flags{}, "a", "b"), img(rule.KindContains, rule.Flags{All: true}, "a", "b"), `{"Image":"a"}`},
+		{"values", img(rule.KindEq, rule.Flags{}, "a"), img(rule.KindEq, rule.Flags{}, "b"), `{"Image":"a"}`},
+		{"value split", img(rule.KindEq, rule.Flags{}, "a", "b"), img(rule.KindEq, rule.Flags{}, "a\x00b"), `{"Image":"b"}`},
+		{"field", img(rule.KindEq, rule.Flags{}, "a"), rule.Predicate{Field: "Other", Kind: rule.KindEq, Values: []string{"a"}}, `{"Image":"a","Other":"b"}`},
+	}
+	for _, tc := range pairs {
+		t.Run(tc.name, func(t *testing.T) {
+			// Two programs each for a and b: each predicate is shared with its twin.
+			var progs []*Program
+			for _, pr := range []rule.Predicate{tc.a, tc.a, tc.b, tc.b} {
+				p, err := Compile(sel(pr))
+				if err != nil {
+					t.Fatal(err)
+				}
+				progs = append(progs, p)
+			}
+			set := NewSet(progs)
+			ids := func(p *Program) []int32 {
+				var out []int32
+				forEachPred(p.root, func(pr *pred) { out = append(out, pr.shared) })
+				return out
+			}
+			a, a2, b, b2 := ids(progs[0]), ids(progs[1]), ids(progs[2]), ids(progs[3])
+			if !slices.Equal(a, a2) || !slices.Equal(b, b2) || slices.Equal(a, b) || slices.Contains(a, -1) {
+				t.Fatalf("shared predicate numbers %v %v / %v %v: want twins alike, every one shared, the pairs apart", a, a2, b, b2)
+			}
+			for _, order := range [][]int{{0, 1, 2, 3}, {2, 3, 0, 1}} {
+				var e Event
+				e.reset([]byte(tc.event), set.nslots)
+				if err := set.scan(&e); err != nil {
+					t.Fatal(err)
+				}
+				var got []bool
+				for _, i := range order {
+					got = append(got, progs[i].Match(&e))
+				}
+				if got[0] != got[1] || got[2] != got[3] || got[0] == got[2] {
+					t.Fatalf("order %v: results %v; want twins alike and the pairs apart", order, got)
+				}
+			}
+		})
+	}
 }
