@@ -99,6 +99,7 @@ type pred struct {
 	refs    []int       // fieldref: local field indexes to compare with
 	fold    bool
 	pieces  *substrings // all the groups' literals, when piecesOf finds it pays
+	lits    *litSet     // the same for many equalities or path endings (see litSetOf)
 	// shared is the predicate's number among the set's predicates that many programs hold
 	// alike (see Set.sharePredicates), or -1.
 	shared int32
@@ -452,6 +453,9 @@ func (c *compiler) pred(rp *rule.Predicate) (*pred, error) {
 		p.groups = append(p.groups, g)
 	}
 	p.pieces = piecesOf(p)
+	if p.pieces == nil {
+		p.lits = litSetOf(p)
+	}
 	return p, nil
 }
 
@@ -679,8 +683,11 @@ func (p *Program) evalPred(pr *pred, e *Event) bool {
 // matchGroups tests the values (or the values of the slots): any group matching, or every
 // group with `all`.
 func (pr *pred) matchGroups(e *Event, vals []value, slots []int) bool {
-	if pr.pieces != nil {
-		return pr.anyPiece(e, vals, slots)
+	switch {
+	case pr.pieces != nil:
+		return pr.anyValue(e, vals, slots, func(t []byte, _ *value) bool { return pr.pieces.any(t) })
+	case pr.lits != nil:
+		return pr.anyValue(e, vals, slots, func(t []byte, v *value) bool { return pr.lits.match(e, t, v) })
 	}
 	for gi := range pr.groups {
 		ok := pr.groupMatches(e, pr.groups[gi], vals, slots)
@@ -694,8 +701,9 @@ func (pr *pred) matchGroups(e *Event, vals []value, slots []int) bool {
 	return pr.all
 }
 
-// anyPiece reports whether a value holds one of the predicate's literals (see piecesOf).
-func (pr *pred) anyPiece(e *Event, vals []value, slots []int) bool {
+// anyValue reports whether f holds for the text of a value (or of a value of the slots),
+// lower-cased when the predicate folds case.
+func (pr *pred) anyValue(e *Event, vals []value, slots []int, f func(t []byte, v *value) bool) bool {
 	text := func(v *value) []byte {
 		if pr.fold {
 			return e.lower(v)
@@ -703,14 +711,14 @@ func (pr *pred) anyPiece(e *Event, vals []value, slots []int) bool {
 		return e.text(v)
 	}
 	for i := range vals {
-		if pr.pieces.any(text(&vals[i])) {
+		if f(text(&vals[i]), &vals[i]) {
 			return true
 		}
 	}
 	for _, s := range slots {
 		vs := e.values(s)
 		for i := range vs {
-			if pr.pieces.any(text(&vs[i])) {
+			if f(text(&vs[i]), &vs[i]) {
 				return true
 			}
 		}

@@ -210,6 +210,66 @@ func TestManyPieces(t *testing.T) {
 	}
 }
 
+// TestLiteralSets checks the look-ups of many equalities or path endings against the matchers
+// they stand for.
+func TestLiteralSets(t *testing.T) {
+	ends := []string{`\certutil.exe`, `\Tools\PsExec.exe`, `/usr/bin/curl`, `\`, `\a\`, `\rundll32.exe`, `\regsvr32.exe`,
+		`\mshta.exe`, `\wscript.exe`, `\é.exe`}
+	eqs := []string{"443", "8080", "-0", "1.5", "Admin", "C:\\x\\y", "é", "true", "null-ish", ""}
+	events := []string{
+		`{"c":"C:\\Windows\\System32\\CertUtil.exe"}`, `{"c":"C:/Windows/System32/certutil.exe"}`, `{"c":"certutil.exe"}`,
+		`{"c":"D:\\tools\\psexec.exe"}`, `{"c":"/usr/bin/curl"}`, `{"c":"x/usr/bin/curl"}`, `{"c":"C:\\dir\\"}`, `{"c":"q\\a\\"}`,
+		`{"c":"\\É.EXE"}`, `{"c":443}`, `{"c":443.0}`, `{"c":"443"}`, `{"c":0}`, `{"c":-0.0}`, `{"c":1.50}`, `{"c":"ADMIN"}`,
+		`{"c":"C:\\x\\y"}`, `{"c":"É"}`, `{"c":true}`, `{"c":""}`, `{"c":null}`, `{"c":["x","admin"]}`, `{"d":"admin"}`,
+		`{"c":{"x":"admin"}}`, `{"c":"8080 "}`,
+	}
+	for _, tc := range []struct {
+		kind rule.Kind
+		vals []string
+		f    rule.Flags
+	}{
+		{rule.KindEndsWith, ends, rule.Flags{}}, {rule.KindEndsWith, ends, rule.Flags{Cased: true}},
+		{rule.KindEq, eqs, rule.Flags{}}, {rule.KindEq, eqs, rule.Flags{Cased: true}},
+	} {
+		p, err := Compile(sel(rule.Predicate{Field: "c", Kind: tc.kind, Values: tc.vals, Flags: tc.f}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := NewSet([]*Program{p})
+		var pr *pred
+		eachPred(p.root, func(x *pred) {
+			if x.field >= 0 && p.fields[x.field].name == "c" {
+				pr = x
+			}
+		})
+		if pr == nil || pr.lits == nil {
+			t.Fatalf("%s %+v: the predicate has no literal set", tc.kind, tc.f)
+		}
+		matched := 0
+		for _, ev := range events {
+			var e Event
+			e.reset([]byte(ev), set.nslots)
+			if err := set.scan(&e); err != nil {
+				t.Fatalf("%s: %v", ev, err)
+			}
+			got := p.evalPred(pr, &e)
+			lits := pr.lits
+			pr.lits = nil
+			want := p.evalPred(pr, &e)
+			pr.lits = lits
+			if got != want {
+				t.Errorf("%s %+v, %s: look-up says %v, matchers %v", tc.kind, tc.f, ev, got, want)
+			}
+			if want {
+				matched++
+			}
+		}
+		if matched == 0 || matched == len(events) {
+			t.Errorf("%s %+v: %d of %d events match: the events do not tell the look-up apart", tc.kind, tc.f, matched, len(events))
+		}
+	}
+}
+
 // Case-insensitive comparisons fold as strings.EqualFold and a regular expression's (?i) do:
 // ſ is s, the Kelvin sign is k, final sigma is sigma; the dotless ı stays itself. The index
 // and the regex literal prefilter agree with the matchers.

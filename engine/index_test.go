@@ -249,7 +249,7 @@ func TestSharedPredicates(t *testing.T) {
 			set := NewSet(progs)
 			ids := func(p *Program) []int32 {
 				var out []int32
-				forEachPred(p.root, func(pr *pred) { out = append(out, pr.shared) })
+				everyPred(p.root, func(pr *pred) { out = append(out, pr.shared) })
 				return out
 			}
 			a, a2, b, b2 := ids(progs[0]), ids(progs[1]), ids(progs[2]), ids(progs[3])

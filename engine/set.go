@@ -276,7 +276,7 @@ func (s *Set) sharePredicates() {
 	var preds []*pred
 	var key []byte
 	for _, p := range s.Programs {
-		forEachPred(p.root, func(pr *pred) {
+		everyPred(p.root, func(pr *pred) {
 			pr.shared = -1
 			// Keyword searches read every string of the event and field references compare
 			// two fields: both are rare and left out.
@@ -336,8 +336,9 @@ func predKey(dst []byte, p *Program, pr *pred) []byte {
 	return dst
 }
 
-// forEachPred calls f for each predicate of a condition.
-func forEachPred(n *node, f func(*pred)) {
+// everyPred calls f for each predicate of a condition, those under a negation too (eachPred,
+// for the index, leaves them out).
+func everyPred(n *node, f func(*pred)) {
 	if n == nil {
 		return
 	}
@@ -345,6 +346,6 @@ func forEachPred(n *node, f func(*pred)) {
 		f(n.pred)
 	}
 	for _, k := range n.kids {
-		forEachPred(k, f)
+		everyPred(k, f)
 	}
 }
