@@ -39,6 +39,7 @@ type matcher struct {
 	isNum bool // lit is also a number: numbers in rules match numbers or numeric strings
 	glob  []globTok
 	re    *regexp.Regexp
+	pre   [][]byte // the regex's prefilter (see regexPrefilter)
 	cidr  netip.Prefix
 	// timePart: the value is a timestamp and this part of it is compared (Sigma time modifiers).
 	timePart string
@@ -54,18 +55,11 @@ type globTok struct {
 func (m *matcher) match(e *Event, v *value) bool {
 	switch m.op {
 	case mRe:
-		t := e.text(v)
-		if m.lit != nil {
-			// A literal every match contains: most values fail here, before the regex runs.
-			h := t
-			if m.fold {
-				h = e.lower(v)
-			}
-			if !bytes.Contains(h, m.lit) {
-				return false
-			}
+		// Literals every match holds: most values fail here, before the expression runs.
+		if m.pre != nil && !prefilterHolds(m.pre, e.lower(v)) {
+			return false
 		}
-		return m.re.Match(t)
+		return m.re.Match(e.text(v))
 	case mCIDR:
 		if v.kind != kString {
 			return false
