@@ -38,6 +38,10 @@ type Program struct {
 	generate bool
 	// full: the program reads paths the set's first scanning pass leaves out.
 	full bool
+	// filter: the program is a Sigma filter rule, never matched on its own; filters are the
+	// filter programs that apply to this one (set by a Set, see linkFilters).
+	filter  bool
+	filters []int
 	// guards are the log-source checks ANDed before the condition, kept apart so that Explain
 	// can say why an event was not considered rather than only that it did not match.
 	guards []guard
@@ -108,7 +112,7 @@ type pred struct {
 // Compile compiles a rule. Rules it cannot evaluate (opaque logic, placeholders without
 // values, an unsupported modifier) give an error saying why.
 func Compile(r *rule.Rule) (*Program, error) {
-	p := &Program{Rule: r, Level: level(r.Severity), generate: true}
+	p := &Program{Rule: r, Level: level(r.Severity), generate: r.Class != rule.ClassFilter, filter: r.Class == rule.ClassFilter}
 	if a := correlationStage(r); a != nil {
 		return compileCorrelation(p, r, a)
 	}

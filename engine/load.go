@@ -28,6 +28,11 @@ type Filter struct {
 }
 
 func (f Filter) keep(r *rule.Rule) bool {
+	if r.Class == rule.ClassFilter {
+		// A filter rule only acts on the loaded rules it names: selecting rules selects
+		// what it acts on, and it has no status or tags of its own to select it by.
+		return true
+	}
 	anyFold := func(want []string, have ...string) bool {
 		if len(want) == 0 {
 			return true

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ruleatlas/ruleatlas/engine"
+	"github.com/ruleatlas/ruleatlas/rule"
 )
 
 func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -94,7 +95,7 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	summary(stderr, progs, skipped, st)
+	summary(stderr, set, skipped, st)
 	if runErr != nil {
 		return fmt.Errorf("hunt: %w", runErr)
 	}
@@ -133,9 +134,22 @@ func printSkipped(w io.Writer, skipped []engine.Skipped) {
 }
 
 // summary prints what the hunt did: rules, input, detections by level and by rule, speed.
-func summary(w io.Writer, progs []*engine.Program, skipped []engine.Skipped, st *engine.Stats) {
-	fmt.Fprintf(w, "rules: %d loaded, %d skipped\n", len(progs), len(skipped))
+func summary(w io.Writer, set *engine.Set, skipped []engine.Skipped, st *engine.Stats) {
+	filters := 0
+	for _, p := range set.Programs {
+		if p.Rule.Class == rule.ClassFilter {
+			filters++
+		}
+	}
+	fmt.Fprintf(w, "rules: %d loaded", len(set.Programs))
+	if filters > 0 {
+		fmt.Fprintf(w, " (%d of them filters)", filters)
+	}
+	fmt.Fprintf(w, ", %d skipped\n", len(skipped))
 	printSkipped(w, skipped)
+	for _, f := range set.IdleFilters() {
+		fmt.Fprintf(w, "  filter %s (%s) applies to no loaded rule: it names none, or none of its log source\n", f.Rule.Source.Path, f.Rule.Title)
+	}
 	if st == nil {
 		return
 	}

@@ -262,3 +262,37 @@ func TestHuntCatalog(t *testing.T) {
 		t.Errorf("--status stable:\n%s\n%s", out, stderr)
 	}
 }
+
+// A Sigma filter rule silences the rules it names where its condition does not hold, and
+// reports nothing itself; the summary counts it and names a filter that applies to no rule.
+func TestHuntFilter(t *testing.T) {
+	rules, log := huntDir(t)
+	filter := func(name, ref string) {
+		writeFiles(t, rules, map[string][]byte{name: []byte(`title: Deployment region
+logsource:
+    product: aws
+    service: cloudtrail
+filter:
+    rules:
+        - ` + ref + `
+    selection:
+        awsRegion: us-east-1
+    condition: not selection
+`)})
+	}
+	filter("mf_region.yml", createUserID)
+	filter("mf_typo.yml", "no-such-rule")
+	out, stderr, err := runCmd(t, "hunt", "--rules", rules, "--output", "jsonl", log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ds := decodeJSONL(t, out)
+	if len(ds) != 1 || ds[0].RuleID != deleteUserID {
+		t.Fatalf("detections %+v, want the deletion only (the creation is in us-east-1)", ds)
+	}
+	if !strings.Contains(stderr, "rules: 4 loaded (2 of them filters), 0 skipped") ||
+		!strings.Contains(stderr, "mf_typo.yml (Deployment region) applies to no loaded rule") ||
+		strings.Contains(stderr, "mf_region.yml (Deployment region) applies") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+}
