@@ -38,10 +38,8 @@ type Program struct {
 	generate bool
 	// full: the program reads paths the set's first scanning pass leaves out.
 	full bool
-	// filter: the program is a Sigma filter rule, never matched on its own; filters are the
-	// filter programs that apply to this one (set by a Set, see linkFilters).
-	filter  bool
-	filters []int
+	// filterRules are the Sigma filter rules compiled into the program (see applyFilters).
+	filterRules []*rule.Rule
 	// guards are the log-source checks ANDed before the condition, kept apart so that Explain
 	// can say why an event was not considered rather than only that it did not match.
 	guards []guard
@@ -112,7 +110,12 @@ type pred struct {
 // Compile compiles a rule. Rules it cannot evaluate (opaque logic, placeholders without
 // values, an unsupported modifier) give an error saying why.
 func Compile(r *rule.Rule) (*Program, error) {
-	p := &Program{Rule: r, Level: level(r.Severity), generate: r.Class != rule.ClassFilter, filter: r.Class == rule.ClassFilter}
+	return compile(r, nil)
+}
+
+// compile compiles a rule with the filters that apply to it (see applyFilters).
+func compile(r *rule.Rule, filters []*rule.Rule) (*Program, error) {
+	p := &Program{Rule: r, Level: level(r.Severity), generate: true, filterRules: filters}
 	if a := correlationStage(r); a != nil {
 		return compileCorrelation(p, r, a)
 	}
@@ -196,37 +199,21 @@ func level(s string) string {
 // compiled, in order, for the caller to record (Windows streams are alternatives, not checks
 // that must all hold).
 func compileRule(p *Program, r *rule.Rule, rename map[string]string, guards []guardExpr) (*node, []*node, []compiledStage, error) {
-	c := compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: p.fieldIdx(), rename: rename, sigma: r.Language == rule.LangSigma || r.Platform == rule.PlatformSigma}
-	var conds []*rule.Stage
-	for i := range r.Stages {
-		s := &r.Stages[i]
-		c.byName[s.Name] = s
-		switch s.Kind {
-		case rule.StageCondition:
-			conds = append(conds, s)
-		case rule.StageOpaque:
-			return nil, nil, nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
-		case rule.StageAggregate:
-			if p.aggregate == nil {
-				return nil, nil, nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
-			}
-		}
+	c := newCompiler(p, r, rename)
+	root, err := c.condition(r)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	if len(conds) == 0 {
-		return nil, nil, nil, errors.New("no condition to evaluate")
-	}
-	var roots []*node
-	for _, s := range conds {
-		n, err := c.expr(s.Expr)
+	// Filters are compiled for each of the rule's streams, with its field names, and ANDed
+	// to its condition (see applyFilters).
+	for _, f := range p.filterRules {
+		fc := newCompiler(p, f, rename)
+		fc.fieldIdx = c.fieldIdx // one field table for the rule's stages and the filter's
+		fn, err := fc.condition(f)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", s.Name, err)
+			return nil, nil, nil, fmt.Errorf("filter %q: %w", f.Title, err)
 		}
-		roots = append(roots, n)
-	}
-	// Sigma spec, "Condition": several conditions in a list are alternatives.
-	root := roots[0]
-	if len(roots) > 1 {
-		root = &node{op: opOr, kids: roots}
+		root = &node{op: opAnd, kids: []*node{root, fn}}
 	}
 	var gs []*node
 	if len(guards) > 0 {
@@ -262,6 +249,46 @@ func aggName(a *rule.Aggregate) string {
 		return ""
 	}
 	return a.Function
+}
+
+func newCompiler(p *Program, r *rule.Rule, rename map[string]string) *compiler {
+	return &compiler{p: p, byName: map[string]*rule.Stage{}, done: map[string]*node{}, fieldIdx: p.fieldIdx(), rename: rename,
+		sigma: r.Language == rule.LangSigma || r.Platform == rule.PlatformSigma}
+}
+
+// condition compiles the rule's conditions, after checking its stages can be evaluated.
+func (c *compiler) condition(r *rule.Rule) (*node, error) {
+	var conds []*rule.Stage
+	for i := range r.Stages {
+		s := &r.Stages[i]
+		c.byName[s.Name] = s
+		switch s.Kind {
+		case rule.StageCondition:
+			conds = append(conds, s)
+		case rule.StageOpaque:
+			return nil, fmt.Errorf("stage %q is opaque: %s", s.Name, s.Reason)
+		case rule.StageAggregate:
+			if c.p.aggregate == nil || c.p.Rule != r {
+				return nil, fmt.Errorf("stage %q: aggregation %q over events is not supported", s.Name, aggName(s.Aggregate))
+			}
+		}
+	}
+	if len(conds) == 0 {
+		return nil, errors.New("no condition to evaluate")
+	}
+	var roots []*node
+	for _, s := range conds {
+		n, err := c.expr(s.Expr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		roots = append(roots, n)
+	}
+	// Sigma spec, "Condition": several conditions in a list are alternatives.
+	if len(roots) > 1 {
+		return &node{op: opOr, kids: roots}, nil
+	}
+	return roots[0], nil
 }
 
 // fieldIdx indexes the program's fields by name.

@@ -230,7 +230,7 @@ func atomsCost(as []atom, freq map[atom]int) int {
 func (s *Set) buildIndex() {
 	freq := map[atom]int{}
 	for _, p := range s.Programs {
-		if p.root == nil || p.filter {
+		if p.root == nil {
 			continue
 		}
 		seen := map[atom]bool{}
@@ -248,7 +248,7 @@ func (s *Set) buildIndex() {
 	keys := map[indexKey]int{} // index into s.index
 	var unfiled []int
 	for i, p := range s.Programs {
-		if p.root == nil || p.filter {
+		if p.root == nil {
 			continue
 		}
 		as, _, ok := p.chooseAtoms(p.root, freq)

@@ -67,10 +67,11 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 	// annotated and compiled, in parallel into the slots of items, which keep the order of
 	// the walk.
 	type item struct {
-		path  string       // a rule file to parse; empty when rules are given
-		rules []*rule.Rule // rules read from a catalog, to compile
-		progs []*Program
-		sk    []Skipped
+		path    string       // a rule file to parse; empty when rules are given
+		rules   []*rule.Rule // rules read from a catalog, to compile
+		progs   []*Program
+		filters []*rule.Rule // Sigma filter rules, applied once every rule is loaded
+		sk      []Skipped
 	}
 	var items []item
 	for _, p := range paths {
@@ -120,23 +121,28 @@ func LoadRules(paths []string, f Filter) ([]*Program, []Skipped, error) {
 				if it.path != "" {
 					it.rules, it.sk = parseFile(it.path)
 				}
-				it.progs, it.sk = compileRules(it.rules, f, it.sk)
+				it.progs, it.filters, it.sk = compileRules(it.rules, f, it.sk)
 			}
 		}()
 	}
 	wg.Wait()
 	var progs []*Program
+	var filters []*rule.Rule
 	var skipped []Skipped
 	for _, it := range items {
 		progs, skipped = append(progs, it.progs...), append(skipped, it.sk...)
+		filters = append(filters, it.filters...)
 	}
+	progs, idle := applyFilters(progs, filters)
 	progs, broken := withoutBrokenCorrelations(progs)
-	return progs, append(skipped, broken...), nil
+	return progs, append(append(skipped, idle...), broken...), nil
 }
 
 // compileRules compiles the rules the filter keeps, adding those that cannot be to skipped.
-func compileRules(rules []*rule.Rule, f Filter, skipped []Skipped) ([]*Program, []Skipped) {
+// Sigma filter rules are returned apart, once they compile on their own.
+func compileRules(rules []*rule.Rule, f Filter, skipped []Skipped) ([]*Program, []*rule.Rule, []Skipped) {
 	var progs []*Program
+	var filters []*rule.Rule
 	for _, r := range rules {
 		if !f.keep(r) {
 			continue
@@ -149,9 +155,13 @@ func compileRules(rules []*rule.Rule, f Filter, skipped []Skipped) ([]*Program, 
 			skipped = append(skipped, Skipped{Path: r.Source.Path, Title: r.Title, Reason: err.Error()})
 			continue
 		}
+		if r.Class == rule.ClassFilter {
+			filters = append(filters, r)
+			continue
+		}
 		progs = append(progs, p)
 	}
-	return progs, skipped
+	return progs, filters, skipped
 }
 
 // parseFile parses one rule file; files of no known rule format are ignored.

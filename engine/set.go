@@ -71,7 +71,6 @@ func NewSet(progs []*Program) *Set {
 		s.outSlots = append(s.outSlots, slots)
 	}
 	s.records = s.slot([]string{"Records"})
-	s.linkFilters()
 	s.sharePredicates()
 	s.corr = newCorrelator(s)
 	s.buildIndex()
@@ -248,7 +247,7 @@ func (s *Set) Match(e *Event, dst []int) []int {
 		if p.full && !e.full {
 			s.scanFull(e)
 		}
-		if p.corr == nil && p.Match(e) && s.passes(p, e) {
+		if p.corr == nil && p.Match(e) {
 			out = append(out, i)
 		}
 	}

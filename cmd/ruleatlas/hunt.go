@@ -133,21 +133,25 @@ func printSkipped(w io.Writer, skipped []engine.Skipped) {
 
 // summary prints what the hunt did: rules, input, detections by level and by rule, speed.
 func summary(w io.Writer, set *engine.Set, skipped []engine.Skipped, st *engine.Stats) {
-	filters := 0
+	filters, filtered := map[*rule.Rule]bool{}, 0
 	for _, p := range set.Programs {
-		if p.Rule.Class == rule.ClassFilter {
-			filters++
+		for _, f := range p.Filters() {
+			filters[f] = true
+		}
+		if len(p.Filters()) > 0 {
+			filtered++
 		}
 	}
 	fmt.Fprintf(w, "rules: %d loaded", len(set.Programs))
-	if filters > 0 {
-		fmt.Fprintf(w, " (%d of them filters)", filters)
+	if len(filters) > 0 {
+		plural := "s"
+		if len(filters) == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(w, " (%d tuned by %d filter%s)", filtered, len(filters), plural)
 	}
 	fmt.Fprintf(w, ", %d skipped\n", len(skipped))
 	printSkipped(w, skipped)
-	for _, f := range set.IdleFilters() {
-		fmt.Fprintf(w, "  filter %s (%s) applies to no loaded rule: it names none, or none of its log source\n", f.Rule.Source.Path, f.Rule.Title)
-	}
 	if st == nil {
 		return
 	}
