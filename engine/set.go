@@ -49,7 +49,8 @@ type requiredGroup struct {
 }
 
 // NewSet builds a set from compiled programs. Correlation programs are kept (Run evaluates them
-// over base rule matches) but never tested against events directly.
+// over base rule matches) but never tested against events directly. A program belongs to one
+// set at a time: NewSet gives it the set's field slots and shared predicate numbers.
 func NewSet(progs []*Program) *Set {
 	s := &Set{Programs: progs, root: newPathNode(), bySlot: map[string]int{}}
 	for _, p := range progs {
@@ -314,8 +315,8 @@ func (s *Set) sharePredicates() {
 }
 
 // predKey appends what decides a predicate's result on an event: the field's paths (as
-// slots), the kind and flags, the values, and the rule format, whose value syntax compiles
-// them (Sigma's wildcards and escapes).
+// slots), the kind and flags, the values, and the rule's platform and language, whose value
+// syntax compiles them (Sigma's wildcards and escapes).
 func predKey(dst []byte, p *Program, pr *pred) []byte {
 	for _, sl := range p.slots[pr.field] {
 		dst = strconv.AppendInt(dst, int64(sl), 10)
@@ -324,6 +325,8 @@ func predKey(dst []byte, p *Program, pr *pred) []byte {
 	src := pr.src
 	dst = append(dst, 0)
 	dst = append(dst, p.Rule.Platform...)
+	dst = append(dst, 0)
+	dst = append(dst, p.Rule.Language...)
 	dst = append(dst, 0)
 	dst = append(dst, src.Kind...)
 	dst = fmt.Appendf(dst, "\x00%+v", src.Flags)
