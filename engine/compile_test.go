@@ -178,36 +178,61 @@ func TestManyPieces(t *testing.T) {
 		`{"c":null}`, `{"d":"mimikatz"}`, `{"c":{"x":"mimikatz"}}`, `{"c":true}`,
 	}
 	for _, f := range []rule.Flags{{}, {Cased: true}, {Encodings: []string{"windash"}}} {
-		p, err := Compile(sel(rule.Predicate{Field: "c", Kind: rule.KindContains, Values: words, Flags: f}))
-		if err != nil {
-			t.Fatal(err)
+		shortcutAgrees(t, rule.Predicate{Field: "c", Kind: rule.KindContains, Values: words, Flags: f}, events, "automaton",
+			func(pr *pred) func() {
+				pieces := pr.pieces
+				if pieces == nil {
+					return nil
+				}
+				pr.pieces = nil
+				return func() { pr.pieces = pieces }
+			})
+	}
+}
+
+// shortcutAgrees compiles a rule of one predicate on field c, which must have the shortcut
+// that off takes away (off returns what puts it back), and checks the predicate says the same
+// of each event with and without it. It returns how many events the predicate holds for.
+func shortcutAgrees(t *testing.T, rp rule.Predicate, events []string, shortcut string, off func(*pred) func()) int {
+	t.Helper()
+	p, err := Compile(sel(rp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := NewSet([]*Program{p})
+	var pr *pred
+	eachPred(p.root, func(x *pred) {
+		if x.field >= 0 && p.fields[x.field].name == "c" {
+			pr = x
 		}
-		set := NewSet([]*Program{p})
-		var pr *pred
-		eachPred(p.root, func(x *pred) {
-			if x.field >= 0 && p.fields[x.field].name == "c" {
-				pr = x
-			}
-		})
-		if pr == nil || pr.pieces == nil {
-			t.Fatalf("flags %+v: the predicate has no automaton", f)
+	})
+	var on func()
+	if pr != nil {
+		on = off(pr)
+	}
+	if on == nil {
+		t.Fatalf("%s %+v: the predicate has no %s", rp.Kind, rp.Flags, shortcut)
+	}
+	on()
+	matched := 0
+	for _, ev := range events {
+		var e Event
+		e.reset([]byte(ev), set.nslots)
+		if err := set.scan(&e); err != nil {
+			t.Fatalf("%s: %v", ev, err)
 		}
-		for _, ev := range events {
-			var e Event
-			e.reset([]byte(ev), set.nslots)
-			if err := set.scan(&e); err != nil {
-				t.Fatal(err)
-			}
-			got := p.evalPred(pr, &e)
-			pieces := pr.pieces
-			pr.pieces = nil
-			want := p.evalPred(pr, &e)
-			pr.pieces = pieces
-			if got != want {
-				t.Errorf("flags %+v, %s: automaton says %v, matchers %v", f, ev, got, want)
-			}
+		got := p.evalPred(pr, &e)
+		on := off(pr)
+		want := p.evalPred(pr, &e)
+		on()
+		if got != want {
+			t.Errorf("%s %+v, %s: the %s says %v, the matchers %v", rp.Kind, rp.Flags, ev, shortcut, got, want)
+		}
+		if want {
+			matched++
 		}
 	}
+	return matched
 }
 
 // TestLiteralSets checks the look-ups of many equalities or path endings against the matchers
@@ -231,39 +256,15 @@ func TestLiteralSets(t *testing.T) {
 		{rule.KindEndsWith, ends, rule.Flags{}}, {rule.KindEndsWith, ends, rule.Flags{Cased: true}},
 		{rule.KindEq, eqs, rule.Flags{}}, {rule.KindEq, eqs, rule.Flags{Cased: true}},
 	} {
-		p, err := Compile(sel(rule.Predicate{Field: "c", Kind: tc.kind, Values: tc.vals, Flags: tc.f}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		set := NewSet([]*Program{p})
-		var pr *pred
-		eachPred(p.root, func(x *pred) {
-			if x.field >= 0 && p.fields[x.field].name == "c" {
-				pr = x
-			}
-		})
-		if pr == nil || pr.lits == nil {
-			t.Fatalf("%s %+v: the predicate has no literal set", tc.kind, tc.f)
-		}
-		matched := 0
-		for _, ev := range events {
-			var e Event
-			e.reset([]byte(ev), set.nslots)
-			if err := set.scan(&e); err != nil {
-				t.Fatalf("%s: %v", ev, err)
-			}
-			got := p.evalPred(pr, &e)
-			lits := pr.lits
-			pr.lits = nil
-			want := p.evalPred(pr, &e)
-			pr.lits = lits
-			if got != want {
-				t.Errorf("%s %+v, %s: look-up says %v, matchers %v", tc.kind, tc.f, ev, got, want)
-			}
-			if want {
-				matched++
-			}
-		}
+		matched := shortcutAgrees(t, rule.Predicate{Field: "c", Kind: tc.kind, Values: tc.vals, Flags: tc.f}, events, "literal set",
+			func(pr *pred) func() {
+				lits := pr.lits
+				if lits == nil {
+					return nil
+				}
+				pr.lits = nil
+				return func() { pr.lits = lits }
+			})
 		if matched == 0 || matched == len(events) {
 			t.Errorf("%s %+v: %d of %d events match: the events do not tell the look-up apart", tc.kind, tc.f, matched, len(events))
 		}

@@ -46,15 +46,30 @@ level: low
 
 func correlationRun(t *testing.T, corr string, events []string) []*Detection {
 	t.Helper()
+	ds, skipped := huntText(t, corr+"\n---\n"+baseRules, events)
+	if len(skipped) > 0 {
+		t.Fatal(skipped)
+	}
+	return ds
+}
+
+// huntText loads rules from the text of a rule file and runs them over events, one per line,
+// on two workers.
+func huntText(t *testing.T, rules string, events []string) ([]*Detection, []Skipped) {
+	t.Helper()
 	dir := t.TempDir()
 	rf := filepath.Join(dir, "rules.yml")
-	os.WriteFile(rf, []byte(corr+"\n---\n"+baseRules), 0o644)
-	progs, skipped, err := LoadRules([]string{rf}, Filter{})
-	if err != nil || len(skipped) > 0 {
-		t.Fatalf("%v %v", err, skipped)
-	}
 	lf := filepath.Join(dir, "events.jsonl")
-	os.WriteFile(lf, []byte(strings.Join(events, "\n")+"\n"), 0o644)
+	if err := os.WriteFile(rf, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lf, []byte(strings.Join(events, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	progs, skipped, err := LoadRules([]string{rf}, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []*Detection
 	if _, err := Run(context.Background(), NewSet(progs), []string{lf}, Options{Threads: 2}, func(d *Detection) error {
 		out = append(out, d)
@@ -62,7 +77,7 @@ func correlationRun(t *testing.T, corr string, events []string) []*Detection {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, skipped
 }
 
 func login(minute int, user, ip string, ok bool) string {
