@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -54,19 +55,11 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 	if err != nil {
 		return usageError{"hunt: " + err.Error()}
 	}
-	// Memory stays flat (chunks in flight are bounded), so trade some of it for less GC work,
-	// within a soft limit: 128 MB on a machine of a few cores (a peak well below 200 MB), more
-	// with more workers, whose chunks in flight and their results (a few megabytes each) must fit
-	// below it, or the collector would run without pause.
-	workers := *threads
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	// Trade memory for less GC work: parsing YAML allocates much and keeps little, and how
+	// much it keeps depends on the rules (8 MB for the 850 CloudTrail rules, 100 MB for the
+	// 3,141 rules of the Sigma corpus). While they load, a soft limit of 192 MB bounds the heap.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(128<<20, int64(workers)*24<<20)))
-	// The settings above hold while the rules load too: parsing YAML allocates much and keeps
-	// little. (Not collecting at all until the memory limit took 7% less start-up time on the
-	// 850 CloudTrail rules, but 10 MB more memory, and more with larger rule sets.)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(192 << 20))
 	progs, skipped, err := engine.LoadRules(rules, engine.Filter{Platform: platforms, Tag: tags, Status: statuses})
 	if err != nil {
 		return fmt.Errorf("hunt: %w", err)
@@ -76,6 +69,16 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 		return fmt.Errorf("hunt: no rule loaded")
 	}
 	set := engine.NewSet(progs)
+	// Then memory stays flat (chunks in flight are bounded), so trade some of it for less GC
+	// work, within a soft limit: what the rules keep, and a few megabytes per worker for its
+	// chunks in flight and their results, with room to spare (128 MB at least: a peak well
+	// below 200 MB with the CloudTrail rules). Below what the rules keep, the collector would
+	// run without pause: it did, loading the Sigma corpus under a fixed 128 MB.
+	workers := *threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	debug.SetMemoryLimit(max(128<<20, liveHeap()+int64(workers)*24<<20+32<<20))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -196,4 +199,14 @@ func summary(w io.Writer, set *engine.Set, skipped []engine.Skipped, st *engine.
 			fmt.Fprintf(w, "  %7d  %s\n", r.n, r.title)
 		}
 	}
+}
+
+// liveHeap returns the bytes of heap found live by the last garbage collection.
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
