@@ -173,13 +173,14 @@ func eachPred(n *node, f func(*pred)) {
 }
 
 // chooseAtoms returns the atoms under which to file n: nil, false when it has none. freq counts
-// the programs having each atom; an atom set's cost is the sum of its atoms' counts.
-func (p *Program) chooseAtoms(n *node, freq map[atom]int) ([]atom, int, bool) {
+// the programs having each atom, atoms holds each predicate's atom sets; an atom set's cost is
+// the sum of its atoms' counts.
+func (p *Program) chooseAtoms(n *node, freq map[atom]int, atoms map[*pred][][]atom) ([]atom, int, bool) {
 	switch n.op {
 	case opPred:
 		var best []atom
 		bestCost := 0
-		for _, as := range p.predAtoms(n.pred) {
+		for _, as := range atoms[n.pred] {
 			if c := atomsCost(as, freq); best == nil || c < bestCost {
 				best, bestCost = as, c
 			}
@@ -189,7 +190,7 @@ func (p *Program) chooseAtoms(n *node, freq map[atom]int) ([]atom, int, bool) {
 		var best []atom
 		bestCost, found := 0, false
 		for _, k := range n.kids {
-			if as, c, ok := p.chooseAtoms(k, freq); ok && (!found || c < bestCost) {
+			if as, c, ok := p.chooseAtoms(k, freq, atoms); ok && (!found || c < bestCost) {
 				best, bestCost, found = as, c, true
 			}
 		}
@@ -201,7 +202,7 @@ func (p *Program) chooseAtoms(n *node, freq map[atom]int) ([]atom, int, bool) {
 		var all []atom
 		cost := 0
 		for _, k := range n.kids {
-			as, c, ok := p.chooseAtoms(k, freq)
+			as, c, ok := p.chooseAtoms(k, freq, atoms)
 			if !ok {
 				return nil, 0, false
 			}
@@ -229,13 +230,19 @@ func atomsCost(as []atom, freq map[atom]int) int {
 // that has a field they require (byRequired), or on every event (always).
 func (s *Set) buildIndex() {
 	freq := map[atom]int{}
+	atoms := map[*pred][][]atom{} // each predicate's, worked out once
 	for _, p := range s.Programs {
 		if p.root == nil {
 			continue
 		}
 		seen := map[atom]bool{}
 		eachPred(p.root, func(pr *pred) {
-			for _, as := range p.predAtoms(pr) {
+			as, ok := atoms[pr]
+			if !ok {
+				as = p.predAtoms(pr)
+				atoms[pr] = as
+			}
+			for _, as := range as {
 				for _, a := range as {
 					if !seen[a] {
 						seen[a] = true
@@ -251,7 +258,7 @@ func (s *Set) buildIndex() {
 		if p.root == nil {
 			continue
 		}
-		as, _, ok := p.chooseAtoms(p.root, freq)
+		as, _, ok := p.chooseAtoms(p.root, freq, atoms)
 		if !ok {
 			unfiled = append(unfiled, i)
 			continue

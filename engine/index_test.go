@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -219,6 +220,10 @@ func TestIndexRandomRules(t *testing.T) {
 // TestSharedPredicates: programs share a predicate's answer for an event only when it tests the
 // same thing. Each pair differs in one respect, and the event tells them apart.
 func TestSharedPredicates(t *testing.T) {
+	// predKey writes each flag: a new one must be added to it.
+	if n := reflect.TypeFor[rule.Flags]().NumField(); n != 9 {
+		t.Fatalf("rule.Flags has %d fields, predKey writes 9", n)
+	}
 	img := func(kind rule.Kind, f rule.Flags, vals ...string) rule.Predicate {
 		return rule.Predicate{Field: "Image", Kind: kind, Flags: f, Values: vals}
 	}

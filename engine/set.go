@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -335,7 +334,19 @@ func predKey(dst []byte, p *Program, pr *pred) []byte {
 	dst = append(dst, p.Rule.Language...)
 	dst = append(dst, 0)
 	dst = append(dst, src.Kind...)
-	dst = fmt.Appendf(dst, "\x00%+v", src.Flags)
+	f := src.Flags
+	for _, b := range []bool{f.All, f.Cased, f.Negated, f.Wildcard, f.Placeholder, f.Numeric} {
+		dst = append(dst, '0'+b2b(b))
+	}
+	dst = append(dst, 0)
+	dst = append(dst, f.ReFlags...)
+	dst = append(dst, 0)
+	dst = append(dst, f.TimePart...)
+	for _, enc := range f.Encodings {
+		dst = append(dst, 0)
+		dst = append(dst, enc...)
+	}
+	dst = append(dst, 0)
 	for _, v := range src.Values {
 		dst = append(dst, 0)
 		dst = strconv.AppendInt(dst, int64(len(v)), 10)
@@ -357,4 +368,11 @@ func everyPred(n *node, f func(*pred)) {
 	for _, k := range n.kids {
 		everyPred(k, f)
 	}
+}
+
+func b2b(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
