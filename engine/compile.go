@@ -169,18 +169,25 @@ func compileCorrelation(p *Program, r *rule.Rule, a *rule.Aggregate) (*Program, 
 
 // productGuard keeps a rule to the events of its log source where the event's shape tells:
 // rules of any product but windows never apply to Windows event log records
-// ({"Event": {"System": ...}}), and rules of products other than aws never apply to CloudTrail
-// records (eventSource and awsRegion). Sigma rules specification, "Log Source": the log source
-// selects the events a rule is evaluated on.
+// ({"Event": {"System": ...}}), and rules of a log source other than aws or cloudtrail never
+// apply to CloudTrail records (eventSource and awsRegion): neither a product's nor one of a
+// category alone (webserver, database), whose keyword searches would otherwise read every
+// CloudTrail record. Only a rule with no log source at all applies to any event. Sigma rules
+// specification, "Log Source": the log source selects the events a rule is evaluated on.
 func productGuard(ls rule.LogSource) []guardExpr {
 	exists := func(field string) *rule.Expr {
 		return &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: field, Kind: rule.KindExists, Values: []string{"true"}}}
 	}
 	not := func(e *rule.Expr) *rule.Expr { return &rule.Expr{Op: rule.OpNot, Args: []*rule.Expr{e}} }
 	win := guardExpr{not(exists("Event.System")), "a Windows event log record (it has Event.System) and the rule's log source is not Windows"}
-	if p := strings.ToLower(ls.Product); p != "" && p != "aws" {
+	p, svc := strings.ToLower(ls.Product), strings.ToLower(ls.Service)
+	if p != "aws" && svc != "cloudtrail" && (p != "" || ls.Category != "" || svc != "") {
+		what := "product is " + ls.Product
+		if p == "" {
+			what = "has no product"
+		}
 		ct := guardExpr{not(&rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{exists("eventSource"), exists("awsRegion")}}),
-			fmt.Sprintf("a CloudTrail record (it has eventSource and awsRegion) and the rule's log source product is %s, not aws", ls.Product)}
+			fmt.Sprintf("a CloudTrail record (it has eventSource and awsRegion) and the rule's log source %s, not aws", what)}
 		return []guardExpr{ct, win}
 	}
 	return []guardExpr{win}

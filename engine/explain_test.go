@@ -211,6 +211,21 @@ detection:
         eventName: CreateUser
     condition: selection
 `)
+	web := parseSigma(t, `title: t
+logsource:
+    category: webserver
+detection:
+    selection:
+        eventName: CreateUser
+    condition: selection
+`)
+	anywhere := parseSigma(t, `title: t
+logsource: {}
+detection:
+    selection:
+        eventName: CreateUser
+    condition: selection
+`)
 	for _, tc := range []struct {
 		name    string
 		r       *rule.Rule
@@ -227,6 +242,9 @@ detection:
 		{"windows, no stream known, on windows", winAny, sysmon3, true, ""},
 		{"gcp on cloudtrail", gcp, cloudtrail, false, "CloudTrail record"},
 		{"gcp on other JSON", gcp, `{"eventName":"CreateUser"}`, true, ""},
+		{"webserver, no product, on cloudtrail", web, cloudtrail, false, "has no product, not aws"},
+		{"webserver on other JSON", web, `{"eventName":"CreateUser"}`, true, ""},
+		{"no log source on cloudtrail", anywhere, cloudtrail, true, ""},
 	} {
 		traces, _, err := Explain(tc.r, []byte(tc.event), ExplainOptions{})
 		if err != nil {
