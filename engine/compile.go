@@ -38,6 +38,9 @@ type Program struct {
 	generate bool
 	// full: the program reads paths the set's first scanning pass leaves out.
 	full bool
+	// notOn: the shapes of event the program can never match, by its log source guards
+	// (see productGuard); the index leaves it out for them.
+	notOn eventShape
 	// filterRules are the Sigma filter rules compiled into the program (see applyFilters).
 	filterRules []*rule.Rule
 	// guards are the log-source checks ANDed before the condition, kept apart so that Explain
@@ -127,7 +130,8 @@ func compile(r *rule.Rule, filters []*rule.Rule) (*Program, error) {
 	if p.windows = isWindows(r.LogSource); p.windows {
 		return compileWindows(p, r)
 	}
-	pg := productGuard(r.LogSource)
+	var pg []guardExpr
+	pg, p.notOn = productGuard(r.LogSource)
 	root, gs, stages, err := compileRule(p, r, nil, pg)
 	if err != nil {
 		return nil, err
@@ -167,6 +171,15 @@ func compileCorrelation(p *Program, r *rule.Rule, a *rule.Aggregate) (*Program, 
 	return p, nil
 }
 
+// eventShape is a set of event shapes that tell a log source: CloudTrail records and Windows
+// event log records.
+type eventShape uint8
+
+const (
+	shapeCloudTrail eventShape = 1 << iota // eventSource and awsRegion
+	shapeWindows                           // Event.System
+)
+
 // productGuard keeps a rule to the events of its log source where the event's shape tells:
 // rules of any product but windows never apply to Windows event log records
 // ({"Event": {"System": ...}}), and rules of a log source other than aws or cloudtrail never
@@ -174,7 +187,8 @@ func compileCorrelation(p *Program, r *rule.Rule, a *rule.Aggregate) (*Program, 
 // category alone (webserver, database), whose keyword searches would otherwise read every
 // CloudTrail record. Only a rule with no log source at all applies to any event. Sigma rules
 // specification, "Log Source": the log source selects the events a rule is evaluated on.
-func productGuard(ls rule.LogSource) []guardExpr {
+// It returns the guards and the shapes of event they keep the rule from.
+func productGuard(ls rule.LogSource) ([]guardExpr, eventShape) {
 	exists := func(field string) *rule.Expr {
 		return &rule.Expr{Op: rule.OpPredicate, Predicate: &rule.Predicate{Field: field, Kind: rule.KindExists, Values: []string{"true"}}}
 	}
@@ -188,9 +202,9 @@ func productGuard(ls rule.LogSource) []guardExpr {
 		}
 		ct := guardExpr{not(&rule.Expr{Op: rule.OpAnd, Args: []*rule.Expr{exists("eventSource"), exists("awsRegion")}}),
 			fmt.Sprintf("a CloudTrail record (it has eventSource and awsRegion) and the rule's log source %s, not aws", what)}
-		return []guardExpr{ct, win}
+		return []guardExpr{ct, win}, shapeCloudTrail | shapeWindows
 	}
-	return []guardExpr{win}
+	return []guardExpr{win}, shapeWindows
 }
 
 func level(s string) string {

@@ -287,14 +287,18 @@ func (s *Set) buildIndex() {
 				f = rf
 			}
 		}
-		if f < 0 {
+		if f < 0 && p.notOn == 0 {
 			s.always = append(s.always, i)
 			continue
 		}
-		key := slotsKey(p.slots[f])
+		var slots []int
+		if f >= 0 {
+			slots = p.slots[f]
+		}
+		key := slotsKey(slots) + "/" + strconv.Itoa(int(p.notOn))
 		g := groups[key]
 		if g == nil {
-			g = &requiredGroup{slots: p.slots[f]}
+			g = &requiredGroup{slots: slots, notOn: p.notOn}
 			groups[key] = g
 		}
 		g.progs = append(g.progs, i)
@@ -303,6 +307,20 @@ func (s *Set) buildIndex() {
 		s.byRequired = append(s.byRequired, *g)
 	}
 	sort.Slice(s.byRequired, func(i, j int) bool { return s.byRequired[i].progs[0] < s.byRequired[j].progs[0] })
+}
+
+// shape returns the shapes of the event, as the log source guards tell them (see
+// productGuard): a CloudTrail record has eventSource and awsRegion, a Windows event log record
+// Event.System.
+func (s *Set) shape(e *Event) eventShape {
+	var sh eventShape
+	if len(e.values(s.shapeSlots[0])) > 0 && len(e.values(s.shapeSlots[1])) > 0 {
+		sh |= shapeCloudTrail
+	}
+	if len(e.values(s.shapeSlots[2])) > 0 {
+		sh |= shapeWindows
+	}
+	return sh
 }
 
 // buildPieces compiles the automaton of each text key.
@@ -410,8 +428,16 @@ func (s *Set) candidates(e *Event, dst []int) []int {
 		}
 	}
 	dst = append(dst, s.always...)
+	shape := s.shape(e)
 	for gi := range s.byRequired {
 		g := &s.byRequired[gi]
+		if g.notOn&shape != 0 {
+			continue
+		}
+		if g.slots == nil {
+			dst = append(dst, g.progs...)
+			continue
+		}
 		for _, slot := range g.slots {
 			if len(e.values(slot)) > 0 {
 				dst = append(dst, g.progs...)

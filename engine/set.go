@@ -37,14 +37,20 @@ type Set struct {
 	index   []fieldIndex
 	npieces int   // the patterns of the index's automata, all keys together
 	always  []int // programs the index does not hold and no required field filters
-	// byRequired groups the other unconstrained programs by a field they cannot match without:
-	// one presence test skips the group.
+	// byRequired groups the other unconstrained programs by a field they cannot match without
+	// and by the shapes of event they cannot match (their log source guards): one presence test
+	// skips the group. shapeSlots are the slots that tell an event's shape: eventSource and
+	// awsRegion, Event.System.
 	byRequired []requiredGroup
+	shapeSlots [3]int
 }
 
+// requiredGroup is programs the index does not hold that need a field (slots; nil: none) and
+// can never match events of the shapes notOn.
 type requiredGroup struct {
 	slots []int
 	progs []int
+	notOn eventShape
 }
 
 // NewSet builds a set from compiled programs. Correlation programs are kept (Run evaluates them
@@ -71,6 +77,7 @@ func NewSet(progs []*Program) *Set {
 		s.outSlots = append(s.outSlots, slots)
 	}
 	s.records = s.slot([]string{"Records"})
+	s.shapeSlots = [3]int{s.slot([]string{"eventSource"}), s.slot([]string{"awsRegion"}), s.slot([]string{"Event", "System"})}
 	s.sharePredicates()
 	s.corr = newCorrelator(s)
 	s.buildIndex()
@@ -97,7 +104,16 @@ func (s *Set) buildFast() {
 	}
 	for _, g := range s.byRequired {
 		mark(g.slots)
+		if g.slots == nil {
+			// Tested on every event of the other shapes, as the always-tested programs are.
+			for _, i := range g.progs {
+				for _, sl := range s.Programs[i].slots {
+					mark(sl)
+				}
+			}
+		}
 	}
+	mark(s.shapeSlots[:])
 	for _, c := range s.outSlots {
 		mark(c)
 	}
