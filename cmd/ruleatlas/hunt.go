@@ -56,7 +56,7 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 		return usageError{"hunt: " + err.Error()}
 	}
 	// Trade memory for less GC work: parsing YAML allocates much and keeps little, and how
-	// much it keeps depends on the rules (8 MB for the 850 CloudTrail rules, 100 MB for the
+	// much it keeps depends on the rules (10 MB for the 850 CloudTrail rules, 75 MB for the
 	// 3,141 rules of the Sigma corpus). While they load, a soft limit of 192 MB bounds the heap.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(192 << 20))
