@@ -352,7 +352,7 @@ func predKey(dst []byte, p *Program, pr *pred) []byte {
 	dst = append(dst, src.Kind...)
 	f := src.Flags
 	for _, b := range []bool{f.All, f.Cased, f.Negated, f.Wildcard, f.Placeholder, f.Numeric} {
-		dst = append(dst, '0'+b2b(b))
+		dst = append(dst, '0'+byte(b2u(b)))
 	}
 	dst = append(dst, 0)
 	dst = append(dst, f.ReFlags...)
@@ -384,11 +384,4 @@ func everyPred(n *node, f func(*pred)) {
 	for _, k := range n.kids {
 		everyPred(k, f)
 	}
-}
-
-func b2b(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
 }
