@@ -568,8 +568,8 @@ func matchers(kind rule.Kind, v string, f rule.Flags, sigma bool) ([]matcher, er
 		if err != nil {
 			return nil, fmt.Errorf("regular expression %q: %w", v, err)
 		}
-		lit, litFold := requiredLiteral(src) // for the index
-		return []matcher{{op: mRe, re: re, lit: lit, fold: litFold, pre: regexPrefilter(src)}}, nil
+		lit, _ := requiredLiteral(src) // for the index, which folds it
+		return []matcher{{op: mRe, re: re, lit: lit, pre: regexPrefilter(src)}}, nil
 	case rule.KindCIDR:
 		pfx, err := netip.ParsePrefix(strings.TrimSpace(v))
 		if err != nil {
