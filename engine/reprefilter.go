@@ -44,14 +44,7 @@ func regexPrefilter(expr string) [][]byte {
 		}
 	}
 	// The list whose shortest literal is longest tells most.
-	shortest := func(l []string) int {
-		n := len(l[0])
-		for _, s := range l[1:] {
-			n = min(n, len(s))
-		}
-		return n
-	}
-	slices.SortStableFunc(useful, func(a, b []string) int { return shortest(b) - shortest(a) })
+	slices.SortStableFunc(useful, func(a, b []string) int { return shortestLen(b) - shortestLen(a) })
 	if len(useful) > maxPrefilterLists {
 		useful = useful[:maxPrefilterLists]
 	}
@@ -225,15 +218,20 @@ func bestList(lists [][]string) []string {
 		if len(l) == 0 || len(l) > maxPrefilterAlts {
 			continue
 		}
-		n := len(l[0])
-		for _, s := range l[1:] {
-			n = min(n, len(s))
-		}
-		if n > bestLen {
+		if n := shortestLen(l); n > bestLen {
 			best, bestLen = l, n
 		}
 	}
 	return best
+}
+
+// shortestLen returns the length of a list's shortest literal (the list is not empty).
+func shortestLen(l []string) int {
+	n := len(l[0])
+	for _, s := range l[1:] {
+		n = min(n, len(s))
+	}
+	return n
 }
 
 func union(a, b []string) []string {
