@@ -63,6 +63,8 @@ func TestFilterRules(t *testing.T) {
 			[]string{"Login Failed@0", "Login Failed@1", "Login Succeeded@3"}, 0},
 		{"any rule of the log source", adminFilter(awsLogSource, "        - any"),
 			[]string{"Login Failed@1", "Login Succeeded@3"}, 0},
+		{"an empty list, read as any", strings.Replace(adminFilter(awsLogSource, ""), "    rules:\n\n", "    rules: []\n", 1),
+			[]string{"Login Failed@1", "Login Succeeded@3"}, 0},
 		{"another log source", adminFilter("    product: windows", "        - any"), all, 1},
 		{"a wider log source", adminFilter("    product: aws", "        - login_failed"),
 			[]string{"Login Failed@1", "Login Succeeded@2", "Login Succeeded@3"}, 0},

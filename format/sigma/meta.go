@@ -44,11 +44,17 @@ func (f *file) rule(d *document) (*rule.Rule, []error) {
 		// condition, read like a detection.
 		r.Class = rule.ClassFilter
 		fl := lookup(root, "filter")
-		for _, ref := range stringList(lookup(fl, "rules")) {
+		refs := lookup(fl, "rules")
+		for _, ref := range stringList(refs) {
 			r.Links = append(r.Links, rule.Link{Ref: ref})
 		}
-		if lookup(fl, "rules") == nil {
+		switch {
+		case refs == nil || refs.Tag == "!!null":
 			f.note(r, pos(lookupKey(root, "filter")), -1, "filter has no rules to apply to")
+		case refs.Kind == yaml.SequenceNode && len(refs.Content) == 0:
+			// An empty list names every rule of the filter's log source, as "any" does
+			// (pySigma reads it so).
+			r.Links = append(r.Links, rule.Link{Ref: "any"})
 		}
 		errs = f.detection(r, lookupKey(root, "filter"), fl, map[string]bool{"rules": true})
 	default:

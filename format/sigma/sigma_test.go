@@ -300,6 +300,38 @@ filter:
 	}
 }
 
+// The filters specification makes rules required; pySigma reads an empty list as "any".
+func TestFilterRuleReferences(t *testing.T) {
+	const head = "title: f\nlogsource: {product: windows}\nfilter:\n"
+	const tail = "    selection: {User: adm}\n    condition: not selection\n"
+	tests := []struct {
+		name, rules string
+		links       []rule.Link
+		note        bool
+	}{
+		{"empty list", "    rules: []\n", []rule.Link{{Ref: "any"}}, false},
+		{"any", "    rules: any\n", []rule.Link{{Ref: "any"}}, false},
+		{"one id", "    rules: 6f3e2987-db24-4c78-a860-b4f4095a7095\n", []rule.Link{{Ref: "6f3e2987-db24-4c78-a860-b4f4095a7095"}}, false},
+		{"null", "    rules:\n", nil, true},
+		{"missing", "", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := parseOne(t, head+tc.rules+tail)
+			if len(r.Links)+len(tc.links) > 0 && !reflect.DeepEqual(r.Links, tc.links) {
+				t.Errorf("links %+v, want %+v", r.Links, tc.links)
+			}
+			noted := false
+			for _, n := range r.Notes {
+				noted = noted || n.Message == "filter has no rules to apply to"
+			}
+			if noted != tc.note {
+				t.Errorf("noted %v, want %v (notes %+v)", noted, tc.note, r.Notes)
+			}
+		})
+	}
+}
+
 var errorTests = []struct{ name, src, want string }{
 	{"yaml syntax", "title: t\ndetection:\n  sel: [a\n", "x.yml:3: yaml: did not find expected ',' or ']'"},
 	{"yaml in second document", "title: a\ndetection: {s: {a: b}, condition: s}\n---\ntitle: b\n  bad: indent\n", "x.yml:5: yaml: mapping values are not allowed in this context"},
