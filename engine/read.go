@@ -33,14 +33,23 @@ const (
 )
 
 // ReadError is a problem reading events, with the file and record (0-based line, or position
-// of the document) where it happened.
+// of the document) where it happened; Record is WholeFile when the file could not be read at
+// all (it is missing, unreadable, or not gzip though it starts as gzip does).
 type ReadError struct {
 	File   string `json:"file"`
 	Record int64  `json:"record"`
 	Msg    string `json:"message"`
 }
 
-func (e ReadError) Error() string { return fmt.Sprintf("%s: record %d: %s", e.File, e.Record, e.Msg) }
+// WholeFile is ReadError.Record for a file none of which could be read.
+const WholeFile = -1
+
+func (e ReadError) Error() string {
+	if e.Record == WholeFile {
+		return e.File + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s: record %d: %s", e.File, e.Record, e.Msg)
+}
 
 // chunk is a piece of one file handed to a worker.
 type chunk struct {
@@ -70,7 +79,7 @@ func listInputs(paths []string) ([]string, []ReadError) {
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, ReadError{File: p, Msg: err.Error()})
+			errs = append(errs, ReadError{File: p, Record: WholeFile, Msg: err.Error()})
 			continue
 		}
 		if !st.IsDir() {
@@ -79,7 +88,7 @@ func listInputs(paths []string) ([]string, []ReadError) {
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, ReadError{File: path, Msg: err.Error()})
+				errs = append(errs, ReadError{File: path, Record: WholeFile, Msg: err.Error()})
 				return nil
 			}
 			if d.Type().IsRegular() && looksLikeLog(path) {
@@ -88,7 +97,7 @@ func listInputs(paths []string) ([]string, []ReadError) {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, ReadError{File: p, Msg: err.Error()})
+			errs = append(errs, ReadError{File: p, Record: WholeFile, Msg: err.Error()})
 		}
 	}
 	return out, errs
@@ -120,7 +129,7 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			send(&chunk{file: name, errs: []ReadError{{File: name, Msg: err.Error()}}})
+			send(&chunk{file: name, errs: []ReadError{{File: name, Record: WholeFile, Msg: err.Error()}}})
 			return
 		}
 		defer f.Close()
@@ -144,7 +153,7 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 		}
 		if err != nil {
 			fr.zr = nil
-			send(&chunk{file: name, errs: []ReadError{{File: name, Msg: "gzip: " + err.Error()}}})
+			send(&chunk{file: name, errs: []ReadError{{File: name, Record: WholeFile, Msg: "gzip: " + err.Error()}}})
 			return
 		}
 		r = fr.zr

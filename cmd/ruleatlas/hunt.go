@@ -105,6 +105,11 @@ files, or Windows events as evtx_dump writes them (-o json or -o jsonl); gzipped
 	if runErr != nil {
 		return fmt.Errorf("hunt: %w", runErr)
 	}
+	if st.Events == 0 && st.ErrorCount > 0 {
+		// One bad input among good ones is reported and skipped; with nothing read at all,
+		// a script must not take the silence for a clean result.
+		return fmt.Errorf("hunt: no event could be read (%d read errors above)", st.ErrorCount)
+	}
 	return nil
 }
 

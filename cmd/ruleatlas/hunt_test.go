@@ -229,6 +229,26 @@ func TestHuntMalformedLine(t *testing.T) {
 	}
 }
 
+// A missing input among good ones is reported and skipped; when no input could be read at
+// all, hunt fails, so that a script does not take the silence for a clean result.
+func TestHuntUnreadableInput(t *testing.T) {
+	rules, log := huntDir(t)
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	out, stderr, err := runCmd(t, "hunt", "--rules", rules, "--output", "jsonl", missing, log)
+	if err != nil {
+		t.Fatalf("a missing file among good ones failed the hunt: %v\n%s", err, stderr)
+	}
+	if n := len(decodeJSONL(t, out)); n != 2 {
+		t.Errorf("%d detections, want 2", n)
+	}
+	if !strings.Contains(stderr, "read errors: 1") || !strings.Contains(stderr, "  "+missing+": stat ") {
+		t.Errorf("stderr does not report the missing file as a whole:\n%s", stderr)
+	}
+	if _, stderr, err := runCmd(t, "hunt", "--rules", rules, missing); err == nil || !strings.Contains(err.Error(), "no event could be read") {
+		t.Errorf("hunt over a missing file only: err %v, want no event could be read\n%s", err, stderr)
+	}
+}
+
 // Rules are read from a catalog database as from files, with the filters applied.
 func TestHuntCatalog(t *testing.T) {
 	rules, log := huntDir(t)
