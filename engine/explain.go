@@ -153,7 +153,8 @@ func Explain(r *rule.Rule, events []byte, opts ExplainOptions) ([]Trace, []ReadE
 		errs = append(errs, w.process(ch).errs...)
 		return !w.stop
 	}}
-	c.run()
+	for c.step() {
+	}
 	if stopped != nil {
 		// After the errors of the records before it, which its chunk reported at the end.
 		errs = append(errs, *stopped)

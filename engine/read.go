@@ -122,7 +122,20 @@ type fileReader struct {
 // read cuts one file into chunks and sends them; it returns when the file is done or ctx
 // is cancelled. Errors are attached to chunks so they are reported in input order.
 func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) {
+	c := fr.open(ctx, name, stdin, pool, send)
+	if c == nil {
+		return
+	}
+	defer c.close()
+	for c.step() {
+	}
+}
+
+// open starts reading a file: it returns the cutter that cuts it into chunks, step by step,
+// or nil when the file cannot be read (the error is sent). The caller closes the cutter.
+func (fr *fileReader) open(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) *cutter {
 	var r io.Reader
+	var closer io.Closer
 	size := int64(-1) // unknown
 	if name == "-" {
 		r = stdin
@@ -130,10 +143,9 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 		f, err := os.Open(name)
 		if err != nil {
 			send(&chunk{file: name, errs: []ReadError{{File: name, Record: WholeFile, Msg: err.Error()}}})
-			return
+			return nil
 		}
-		defer f.Close()
-		r = f
+		r, closer = f, f
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			size = st.Size()
 		}
@@ -153,8 +165,11 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 		}
 		if err != nil {
 			fr.zr = nil
+			if closer != nil {
+				closer.Close()
+			}
 			send(&chunk{file: name, errs: []ReadError{{File: name, Record: WholeFile, Msg: "gzip: " + err.Error()}}})
-			return
+			return nil
 		}
 		r = fr.zr
 		if size >= 0 {
@@ -163,14 +178,14 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 	} else {
 		r = br
 	}
-	c := cutter{name: name, r: r, send: send, ctx: ctx, pool: pool, first: chunkSize}
+	c := &cutter{name: name, r: r, closer: closer, send: send, ctx: ctx, pool: pool, first: chunkSize}
 	if size >= 0 && size < chunkSize {
 		// Many inputs are directories of small files (CloudTrail delivers a file every few
 		// minutes per region): a buffer of a full chunk for each would cost more to zero and
 		// collect than the file does to read.
 		c.first = max(int(size)+1, 4<<10)
 	}
-	c.run()
+	return c
 }
 
 // cutter reads a stream and cuts it into chunks at line or document boundaries.
@@ -178,6 +193,10 @@ type cutter struct {
 	ctx    context.Context
 	name   string
 	r      io.Reader
+	closer io.Closer // the file, closed by close
+	buf    []byte    // records read but not yet sent
+	begun  bool      // buf has been given its first buffer
+	done   bool      // nothing more is read
 	send   func(*chunk) bool
 	seen   bool  // the format has been decided
 	multi  bool  // multi-line documents
@@ -206,65 +225,80 @@ func (c *cutter) alloc(n int) []byte {
 	return b
 }
 
-func (c *cutter) run() {
-	var buf []byte
-	select {
-	case b := <-c.pool: // never ready when pool is nil
-		c.whole, buf = b, b[:0]
-	default:
-		if c.first <= 0 || c.first > chunkSize {
-			c.first = chunkSize
-		}
-		buf = make([]byte, 0, c.first)
-		if c.first == chunkSize {
-			c.whole = buf[:chunkSize]
-		}
+// close closes the file the cutter reads.
+func (c *cutter) close() {
+	if c.closer != nil {
+		c.closer.Close()
 	}
-	eof := false
-	for !eof {
-		if c.ctx.Err() != nil {
-			return
-		}
-		// Fill the buffer.
-		for len(buf) < cap(buf) && !eof {
-			n, err := c.r.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+n]
-			if err == io.EOF {
-				eof = true
-			} else if err != nil {
-				eof = true
-				msg := err.Error()
-				if errors.Is(err, io.ErrUnexpectedEOF) {
-					msg = "truncated input: " + msg
-				}
-				// Keep the complete records read so far; report the break where it is.
-				rest := c.flush(buf, true, true)
-				c.emitErr(ReadError{File: c.name, Record: c.record, Msg: msg})
-				_ = rest
-				return
+}
+
+// step fills the buffer once and sends the complete records it holds; it reports false when
+// the file is done (or the run is over).
+func (c *cutter) step() bool {
+	if c.done {
+		return false
+	}
+	if !c.begun {
+		c.begun = true
+		select {
+		case b := <-c.pool: // never ready when pool is nil
+			c.whole, c.buf = b, b[:0]
+		default:
+			if c.first <= 0 || c.first > chunkSize {
+				c.first = chunkSize
+			}
+			c.buf = make([]byte, 0, c.first)
+			if c.first == chunkSize {
+				c.whole = c.buf[:chunkSize]
 			}
 		}
-		buf = c.flush(buf, eof, false)
-		if c.stop {
-			return
-		}
-		if !eof && len(buf) == cap(buf) {
-			// One record fills the buffer: grow it, up to maxRecord.
-			if cap(buf) >= maxRecord {
-				c.emitErr(ReadError{File: c.name, Record: c.record, Msg: fmt.Sprintf("record longer than %d MiB: skipped", maxRecord>>20)})
-				if c.multi {
-					return // no way to find the next document boundary safely
-				}
-				c.skip = true
-				buf = buf[:0]
-				continue
+	}
+	if c.ctx.Err() != nil {
+		c.done = true
+		return false
+	}
+	buf, eof := c.buf, false
+	for len(buf) < cap(buf) && !eof {
+		n, err := c.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			eof = true
+		} else if err != nil {
+			msg := err.Error()
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				msg = "truncated input: " + msg
 			}
-			nb := make([]byte, len(buf), 2*cap(buf))
-			copy(nb, buf)
-			buf = nb
-			c.whole = nil
+			// Keep the complete records read so far; report the break where it is.
+			c.flush(buf, true, true)
+			c.emitErr(ReadError{File: c.name, Record: c.record, Msg: msg})
+			c.done = true
+			return false
 		}
 	}
+	buf = c.flush(buf, eof, false)
+	c.buf = buf
+	if c.stop || eof {
+		c.done = true
+		return false
+	}
+	if len(buf) == cap(buf) {
+		// One record fills the buffer: grow it, up to maxRecord.
+		if cap(buf) >= maxRecord {
+			c.emitErr(ReadError{File: c.name, Record: c.record, Msg: fmt.Sprintf("record longer than %d MiB: skipped", maxRecord>>20)})
+			if c.multi {
+				c.done = true // no way to find the next document boundary safely
+				return false
+			}
+			c.skip = true
+			c.buf = buf[:0]
+			return true
+		}
+		nb := make([]byte, len(buf), 2*cap(buf))
+		copy(nb, buf)
+		c.buf = nb
+		c.whole = nil
+	}
+	return true
 }
 
 func (c *cutter) emitErr(e ReadError) {

@@ -438,7 +438,8 @@ func TestChunksAfterLongRecord(t *testing.T) {
 	var sizes []int
 	c := cutter{name: "x", r: &b, ctx: context.Background(), first: chunkSize,
 		send: func(ch *chunk) bool { sizes = append(sizes, len(ch.data)); return true }}
-	c.run()
+	for c.step() {
+	}
 	for i, n := range sizes[1:] {
 		if n > chunkSize {
 			t.Fatalf("chunk %d, after the long line: %d bytes", i+1, n)
@@ -481,6 +482,114 @@ func TestCarriageReturnsInEvents(t *testing.T) {
 		var d struct{ Event map[string]any }
 		if err := json.Unmarshal([]byte(l), &d); err != nil || d.Event["eventName"] != "Hit" {
 			t.Errorf("%q: %v", l, err)
+		}
+	}
+}
+
+// TestSelfReadAgrees: workers reading the input themselves (and reporting their own results)
+// give what readers of their own give, whatever the input and the number of workers: the
+// same detections in the same order, the same counts and errors, the same output bytes.
+func TestSelfReadAgrees(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var lines, docs, envelopes bytes.Buffer
+	for i := range 60000 {
+		name := "Miss"
+		if i%5 == 2 {
+			name = "Hit"
+		}
+		fmt.Fprintf(&lines, "{\"eventName\":%q,\"pad\":%q}\n", name, strings.Repeat("p", i%80))
+		if i < 20000 {
+			fmt.Fprintf(&docs, "Record %d\n{\n  \"eventName\": %q,\n  \"pad\": %q\n}\n", i+1, name, strings.Repeat("x", i%97))
+		}
+		if i%100 == 0 {
+			envelopes.WriteString("{\"Records\":[")
+		}
+		fmt.Fprintf(&envelopes, "{\"eventName\":%q}", name)
+		if i%100 == 99 {
+			envelopes.WriteString("]}\n")
+		} else {
+			envelopes.WriteString(",")
+		}
+	}
+	gzLines := gz(lines.Bytes())
+	big := bytes.Repeat([]byte("x"), maxRecord+1024)
+	inputs := map[string]string{
+		"lines":     write("lines.jsonl", lines.Bytes()),
+		"documents": write("security.json", docs.Bytes()),
+		"envelopes": write("trail.json", envelopes.Bytes()),
+		"gzip":      write("lines.jsonl.gz", gzLines),
+		"truncated": write("cut.jsonl.gz", gzLines[:len(gzLines)/2]),
+		"malformed": write("bad.jsonl", []byte("{\"eventName\":\"Hit\"}\n{\"eventName\": \"Hit\",\n{\"eventName\":\"Hit\"}\n")),
+		"long line": write("long.jsonl", append(append(append([]byte("{\"eventName\":\"Hit\"}\n{\"a\":\""), big...), "\"}\n"...), "{\"eventName\":\"Hit\"}\n"...)),
+		"not JSON":  write("text.log", []byte("2024-01-01 this is not JSON\n")),
+		"empty":     write("empty.jsonl", nil),
+		"missing":   filepath.Join(dir, "missing.jsonl"),
+		"stdin":     "-",
+	}
+	stdin := lines.String()
+	run := func(input string, threads, selfRead int) (string, []byte) {
+		var got []string
+		opts := Options{Threads: threads, Stdin: strings.NewReader(stdin), selfRead: selfRead}
+		st, err := Run(context.Background(), huntSet(t), []string{input}, opts, func(d *Detection) error {
+			got = append(got, fmt.Sprint(d.Record))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		opts.Output, _ = NewWriter("jsonl", &out)
+		opts.Transient, opts.Stdin = true, strings.NewReader(stdin)
+		if _, err := Run(context.Background(), huntSet(t), []string{input}, opts, nil); err != nil {
+			t.Fatal(err)
+		}
+		opts.Output.Close()
+		return fmt.Sprintf("events %d, bytes %d, detections %v, errors %v", st.Events, st.Bytes, got, st.Errors), out.Bytes()
+	}
+	for name, input := range inputs {
+		t.Run(name, func(t *testing.T) {
+			want, wantOut := run(input, 1, -1)
+			for _, c := range []struct{ threads, selfRead int }{{1, 1}, {2, 1}, {3, 1}, {3, -1}} {
+				got, out := run(input, c.threads, c.selfRead)
+				if got != want {
+					t.Errorf("%d workers, selfRead %d:\n got %.300s\nwant %.300s", c.threads, c.selfRead, got, want)
+				}
+				if !bytes.Equal(out, wantOut) {
+					t.Errorf("%d workers, selfRead %d: output differs (%d bytes, want %d)", c.threads, c.selfRead, len(out), len(wantOut))
+				}
+			}
+		})
+	}
+}
+
+// TestSelfReadStopsOnError: when reporting a detection fails, workers reading for themselves
+// stop, and Run returns the error after reporting nothing more.
+func TestSelfReadStopsOnError(t *testing.T) {
+	var b strings.Builder
+	for range 200000 {
+		b.WriteString("{\"eventName\":\"Hit\"}\n")
+	}
+	p := filepath.Join(t.TempDir(), "hits.jsonl")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	failed := errors.New("output closed")
+	for _, threads := range []int{1, 2, 4} {
+		n := 0
+		_, err := Run(context.Background(), huntSet(t), []string{p}, Options{Threads: threads, selfRead: 1}, func(d *Detection) error {
+			n++
+			if n >= 1000 {
+				return failed
+			}
+			return nil
+		})
+		if !errors.Is(err, failed) || n != 1000 {
+			t.Errorf("%d workers: err %v after %d detections, want %v after 1000", threads, err, n, failed)
 		}
 	}
 }
