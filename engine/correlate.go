@@ -221,6 +221,16 @@ func (s *Set) fieldSlots(name string, windows bool) []int {
 
 // keys computes, in a worker, the keys of a program's match: for the correlations it feeds,
 // and for those above them, which take them when a correlation below completes.
+// anyBase reports whether any of the programs is a base of a correlation.
+func (c *correlator) anyBase(progs []int) bool {
+	for _, p := range progs {
+		if len(c.bases[p]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *correlator) keys(prog int, e *Event) []corrKey {
 	refs := c.bases[prog]
 	if len(refs) == 0 {

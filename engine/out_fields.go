@@ -12,6 +12,20 @@ var outPaths = [][]string{
 	5: {"recipientAccountId", "userIdentity.accountId", "Event.System.Computer"},
 }
 
+const colTimestamp = 0
+
+// columns returns the detection's timeline columns, in the order of outPaths.
+func (d *Detection) columns() [6]string {
+	if d.colText != nil {
+		var c [6]string
+		for i, b := range d.colText {
+			c[i] = string(b)
+		}
+		return c
+	}
+	return [6]string{d.Timestamp, d.EventName, d.User, d.SourceIP, d.Region, d.Account}
+}
+
 // fill sets a detection's timeline columns from the event.
 // The six texts share one allocation.
 func (s *Set) fill(d *Detection, e *Event) {

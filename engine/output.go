@@ -91,7 +91,8 @@ func newRenderer(format string) (renderer, error) {
 var timelineHeader = []string{"timestamp", "level", "rule", "eventName", "user", "sourceIP", "region", "account", "file", "record"}
 
 func timelineRow(d *Detection) []string {
-	return []string{d.Timestamp, d.Level, d.Title, d.EventName, d.User, d.SourceIP, d.Region, d.Account, d.File, strconv.FormatInt(d.Record, 10)}
+	c := d.columns()
+	return []string{c[colTimestamp], d.Level, d.Title, c[1], c[2], c[3], c[4], c[5], d.File, strconv.FormatInt(d.Record, 10)}
 }
 
 // tableRenderer writes a timeline with a header and fixed column widths; long cells are cut so
@@ -189,12 +190,28 @@ func (j *jsonlRenderer) appendHead(b []byte, d *Detection) []byte {
 	return append(b, h.b...)
 }
 
+// optionalColumns are the jsonl names of the timeline columns after the timestamp, written
+// only when the event has them.
+var optionalColumns = [...]string{"event_name", "user", "source_ip", "region", "account"}
+
+// appendJSONField appends ,"name":value.
+func appendJSONField[T ~string | ~[]byte](b []byte, name string, v T) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, v)
+}
+
 // append writes one JSON object by hand: encoding/json would re-validate and re-compact the
 // event, which costs as much as decoding it.
 func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 	b = j.appendHead(b, d)
 	b = append(b, `,"timestamp":`...)
-	b = appendJSONString(b, d.Timestamp)
+	if d.colText != nil {
+		b = appendJSONString(b, d.colText[colTimestamp])
+	} else {
+		b = appendJSONString(b, d.Timestamp)
+	}
 	b = append(b, `,"file":`...)
 	if d.File != j.file || j.fileJSON == nil {
 		j.file, j.fileJSON = d.File, appendJSONString(j.fileJSON[:0], d.File)
@@ -202,12 +219,17 @@ func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 	b = append(b, j.fileJSON...)
 	b = append(b, `,"record":`...)
 	b = strconv.AppendInt(b, d.Record, 10)
-	for _, f := range [][2]string{{"event_name", d.EventName}, {"user", d.User}, {"source_ip", d.SourceIP}, {"region", d.Region}, {"account", d.Account}} {
-		if f[1] != "" {
-			b = append(b, ',', '"')
-			b = append(b, f[0]...)
-			b = append(b, '"', ':')
-			b = appendJSONString(b, f[1])
+	if d.colText != nil {
+		for col, name := range optionalColumns {
+			if v := d.colText[col+1]; len(v) > 0 {
+				b = appendJSONField(b, name, v)
+			}
+		}
+	} else {
+		for col, v := range [...]string{d.EventName, d.User, d.SourceIP, d.Region, d.Account} {
+			if v != "" {
+				b = appendJSONField(b, optionalColumns[col], v)
+			}
 		}
 	}
 	if d.aggregated || len(d.Group) > 0 {
@@ -240,7 +262,7 @@ func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 }
 
 // appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString[T ~string | ~[]byte](b []byte, s T) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
@@ -266,7 +288,7 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := decodeRune(s[i:])
 		if r == utf8.RuneError && n == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
@@ -280,10 +302,21 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// decodeRune is utf8.DecodeRune of text or bytes.
+func decodeRune[T ~string | ~[]byte](s T) (rune, int) {
+	switch s := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(s)
+	case []byte:
+		return utf8.DecodeRune(s)
+	}
+	return utf8.DecodeRuneInString(string(s))
+}
+
 // wordNeedsEscape reports whether any of the 8 bytes of w is a control character, '"', '\\'
 // or not ASCII. The appendJSONString loop, which writes detection fields in the one goroutine
 // that keeps output in order, spent most of its time testing bytes one by one.
-func wordNeedsEscape(w string) bool {
+func wordNeedsEscape[T ~string | ~[]byte](w T) bool {
 	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 	const ones, highs = 0x0101010101010101, 0x8080808080808080

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +16,8 @@ import (
 
 // TestAppendJSONStringEveryByte puts every byte value at every position of strings long enough to be
 // passed eight bytes at a time, and checks the result decodes back to the string, with each
-// byte of invalid UTF-8 replaced, and holds no raw control character.
+// byte of invalid UTF-8 replaced, and holds no raw control character; bytes are written as
+// the same text is.
 func TestAppendJSONStringEveryByte(t *testing.T) {
 	for n := 1; n <= 19; n++ {
 		for pos := 0; pos < n; pos++ {
@@ -24,6 +26,9 @@ func TestAppendJSONStringEveryByte(t *testing.T) {
 				b[pos] = byte(c)
 				s := string(b)
 				out := appendJSONString(nil, s)
+				if outBytes := appendJSONString(nil, b); !bytes.Equal(outBytes, out) {
+					t.Fatalf("%q: wrote %s from bytes, %s from text", s, outBytes, out)
+				}
 				var got string
 				if err := json.Unmarshal(out, &got); err != nil {
 					t.Fatalf("%q: %s: %v", s, out, err)
@@ -127,5 +132,53 @@ func TestJSONLValueWithoutGroup(t *testing.T) {
 	w.Close()
 	if n != 1 || !bytes.Contains(buf.Bytes(), []byte(`"group":[],"value":7,`)) {
 		t.Errorf("%d detections: %s", n, buf.Bytes())
+	}
+}
+
+// TestColumnsEscapedInWorkers: timeline columns holding escapes, quotes, control characters,
+// non-ASCII and invalid UTF-8 are written by the workers (from the event's bytes) as a Writer
+// writes them from the detection's strings.
+func TestColumnsEscapedInWorkers(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "r.yml")
+	logs := filepath.Join(dir, "e.jsonl")
+	write := func(p, s string) {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(rules, `title: Any console login
+logsource: {product: aws, service: cloudtrail}
+detection:
+    sel: {eventName: ConsoleLogin}
+    condition: sel
+`)
+	users := []string{`plain`, `quote\" and \\ back`, `caf\u00e9 \u2028 \t tab`, "caf\xc3\xa9 raw", "bad \xff byte", `\ud83d\ude00 pair`, ``}
+	var events strings.Builder
+	for i, u := range users {
+		fmt.Fprintf(&events, `{"eventTime":"2024-01-01T00:00:0%d\"Z","eventName":"ConsoleLogin","userIdentity":{"arn":"%s"},"awsRegion":"eu-\u0077est-1"}`+"\n", i, u)
+	}
+	write(logs, events.String())
+	progs, _, err := LoadRules([]string{rules}, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"jsonl", "csv", "table"} {
+		var want, got bytes.Buffer
+		seq, _ := NewWriter(format, &want)
+		if _, err := Run(context.Background(), NewSet(progs), []string{logs}, Options{Threads: 1}, func(d *Detection) error {
+			return seq.Write(d)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		seq.Close()
+		par, _ := NewWriter(format, &got)
+		if _, err := Run(context.Background(), NewSet(progs), []string{logs}, Options{Threads: 2, Transient: true, Output: par}, nil); err != nil {
+			t.Fatal(err)
+		}
+		par.Close()
+		if !bytes.Equal(got.Bytes(), want.Bytes()) || !strings.Contains(want.String(), "caf") {
+			t.Errorf("%s: workers wrote\n%s\nwant\n%s", format, got.Bytes(), want.Bytes())
+		}
 	}
 }

@@ -63,6 +63,10 @@ type Detection struct {
 	// aggregated: a correlation's (or a Sigma v1 aggregation's) detection, which carries Group
 	// and Value.
 	aggregated bool
+	// colText, when set, holds the timeline columns (Timestamp to Account, in the order of
+	// outPaths) as the event's bytes, and those fields are empty: a worker rendering a
+	// detection that nothing keeps sets it, valid until its next event.
+	colText *[6][]byte
 }
 
 // Stats summarise a run.
@@ -549,6 +553,7 @@ type worker struct {
 	spent   chan *result // results to reuse (see Run)
 	ev      Event
 	det     Detection // the detection being made (see evaluate)
+	colText [6][]byte // the timeline columns of the event being evaluated (see Detection.colText)
 	lines   bool      // the chunk being processed is lines (its events hold no '\n')
 	matches []int
 	// visit, when set, receives each event instead of the set's evaluation; it returns false
@@ -711,8 +716,17 @@ func (w *worker) evaluate(e *Event, r *result) {
 	if len(w.matches) == 0 {
 		return
 	}
-	var cols Detection
-	w.set.fill(&cols, e) // once per event, shared by its detections
+	var cols Detection // once per event, shared by its detections
+	if w.keepAll || w.set.corr.anyBase(w.matches) {
+		w.set.fill(&cols, e)
+	} else {
+		// The detections are rendered here and dropped before the next event: their columns
+		// can stay the event's bytes, where strings would cost an allocation per event.
+		for col := range w.colText {
+			w.colText[col] = w.set.column(e, col)
+		}
+		cols.colText = &w.colText
+	}
 	timed := false
 	// An event read from a line holds no '\n'; a '\r' is rare (white space between tokens)
 	// but possible. Looked for once per detected event, here in the worker, rather than over
