@@ -59,14 +59,14 @@ type baseRef struct {
 
 type correlator struct {
 	cs    []*correlation
-	bases map[int][]baseRef // program index → correlations it feeds
+	bases [][]baseRef // per program index, the correlations it feeds
 }
 
 // newCorrelator links correlations to the rules they refer to (by id, name or title), legacy
 // aggregations to their own rule, and decides what reports on its own.
 func newCorrelator(set *Set) *correlator {
-	c := &correlator{bases: map[int][]baseRef{}}
 	progs := set.Programs
+	c := &correlator{bases: make([][]baseRef, len(progs))}
 	links := linkCorrelations(progs)
 	corrOf := map[int]int{} // program index → the correlation it is, or carries
 	for i, p := range progs {
