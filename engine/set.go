@@ -79,6 +79,7 @@ func NewSet(progs []*Program) *Set {
 	s.records = s.slot([]string{"Records"})
 	s.shapeSlots = [3]int{s.slot([]string{"eventSource"}), s.slot([]string{"awsRegion"}), s.slot([]string{"Event", "System"})}
 	s.sharePredicates()
+	s.compactTrees()
 	s.corr = newCorrelator(s)
 	s.buildIndex()
 	s.buildFast()
