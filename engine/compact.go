@@ -7,19 +7,19 @@ package engine
 // each node and predicate missed the caches. The stages and guards, which point into the
 // trees, are pointed at the copies.
 func (s *Set) compactTrees() {
+	// Sizes to make the arrays at: a node several parents share (a selection two "1 of"
+	// patterns name) is counted once per parent, and the stages are not counted, being
+	// parts of the tree. Were an array too short, append would move it, and the copies made
+	// before stay valid in the old array: only their locality is lost.
 	var nNodes, nKids, nPreds int
-	seenNode := map[*node]bool{}
-	seenPred := map[*pred]bool{}
 	var count func(n *node)
 	count = func(n *node) {
-		if n == nil || seenNode[n] {
+		if n == nil {
 			return
 		}
-		seenNode[n] = true
 		nNodes++
 		nKids += len(n.kids)
-		if n.pred != nil && !seenPred[n.pred] {
-			seenPred[n.pred] = true
+		if n.pred != nil {
 			nPreds++
 		}
 		for _, k := range n.kids {
@@ -31,12 +31,8 @@ func (s *Set) compactTrees() {
 		for _, g := range p.guards {
 			count(g.node)
 		}
-		for _, st := range p.stages {
-			count(st.node)
-		}
 	}
 
-	// The arrays are made at their final size: the copies are pointed at as they are made.
 	nodes := make([]node, 0, nNodes)
 	kids := make([]*node, 0, nKids)
 	preds := make([]pred, 0, nPreds)
