@@ -277,6 +277,13 @@ func (s *Set) buildIndex() {
 		}
 	}
 	s.buildPieces()
+	s.keysOf = make([][]int32, s.nslots)
+	for ki, fi := range s.index {
+		for _, slot := range fi.slots {
+			s.keysOf[slot] = append(s.keysOf[slot], int32(ki))
+			s.indexSlots++
+		}
+	}
 	groups := map[string]*requiredGroup{}
 	for _, i := range unfiled {
 		p := s.Programs[i]
@@ -307,6 +314,38 @@ func (s *Set) buildIndex() {
 		s.byRequired = append(s.byRequired, *g)
 	}
 	sort.Slice(s.byRequired, func(i, j int) bool { return s.byRequired[i].progs[0] < s.byRequired[j].progs[0] })
+}
+
+// lookup appends to dst the programs that index key fi holds for the values of slot.
+func (s *Set) lookup(e *Event, fi *fieldIndex, slot int, dst []int) []int {
+	vs := e.values(slot)
+	for i := range vs {
+		// Every kind of value: a matcher compares the text of booleans and nulls too.
+		v := &vs[i]
+		var key []byte
+		var num [32]byte
+		switch fi.kind {
+		case keyEq:
+			key = e.lower(v)
+		case keyBase:
+			key = lastElement(e.lower(v))
+		case keyNum:
+			f, ok := e.number(v)
+			if !ok {
+				continue
+			}
+			key = appendCanonicalNumber(num[:0], f)
+		case keyText:
+			fi.pieces.find(e.lower(v), func(p int32) {
+				if e.firstFind(fi.first + int(p)) {
+					dst = append(dst, fi.byPiece[p]...)
+				}
+			})
+			continue
+		}
+		dst = append(dst, fi.byVal[string(key)]...)
+	}
+	return dst
 }
 
 // shape returns the shapes of the event, as the log source guards tell them (see
@@ -394,36 +433,23 @@ func (p *Program) requires(n *node) map[int]bool {
 // candidates appends to dst the indexes of the programs the event may match, in load order.
 func (s *Set) candidates(e *Event, dst []int) []int {
 	start := len(dst)
-	var num [32]byte
 	e.newLookup(s.npieces)
-	for ki := range s.index {
-		fi := &s.index[ki]
-		for _, slot := range fi.slots {
-			vs := e.values(slot)
-			for i := range vs {
-				// Every kind of value: a matcher compares the text of booleans and nulls too.
-				v := &vs[i]
-				var key []byte
-				switch fi.kind {
-				case keyEq:
-					key = e.lower(v)
-				case keyBase:
-					key = lastElement(e.lower(v))
-				case keyNum:
-					f, ok := e.number(v)
-					if !ok {
-						continue
-					}
-					key = appendCanonicalNumber(num[:0], f)
-				case keyText:
-					fi.pieces.find(e.lower(v), func(p int32) {
-						if e.firstFind(fi.first + int(p)) {
-							dst = append(dst, fi.byPiece[p]...)
-						}
-					})
-					continue
-				}
-				dst = append(dst, fi.byVal[string(key)]...)
+	if used := e.sc.used; len(used) < s.indexSlots {
+		// The Windows rules' index reads 739 slots (a field's several paths), of which an
+		// event holds a few dozen: look up the fields the event has.
+		for _, slot := range used {
+			if slot >= len(s.keysOf) {
+				continue // a slot made after the index, which no key reads
+			}
+			for _, ki := range s.keysOf[slot] {
+				dst = s.lookup(e, &s.index[ki], slot, dst)
+			}
+		}
+	} else {
+		for ki := range s.index {
+			fi := &s.index[ki]
+			for _, slot := range fi.slots {
+				dst = s.lookup(e, fi, slot, dst)
 			}
 		}
 	}

@@ -34,9 +34,13 @@ type Set struct {
 
 	nshared int // predicates several programs hold alike (see sharePredicates)
 
-	index   []fieldIndex
-	npieces int   // the patterns of the index's automata, all keys together
-	always  []int // programs the index does not hold and no required field filters
+	index []fieldIndex
+	// keysOf lists, per slot, the index keys reading it; indexSlots counts those pairs. An
+	// event with fewer fields than that is looked up field by field (see candidates).
+	keysOf     [][]int32
+	indexSlots int
+	npieces    int   // the patterns of the index's automata, all keys together
+	always     []int // programs the index does not hold and no required field filters
 	// byRequired groups the other unconstrained programs by a field they cannot match without
 	// and by the shapes of event they cannot match (their log source guards): one presence test
 	// skips the group. shapeSlots are the slots that tell an event's shape: eventSource and
