@@ -180,6 +180,21 @@ func TestDedupeAndLinks(t *testing.T) {
 	}
 }
 
+// A filter of every rule ("any", or an empty list) names no rule: nothing is resolved, and
+// nothing is noted missing, even beside a rule titled "any".
+func TestFilterOfEveryRuleLinksNothing(t *testing.T) {
+	anyRule := &rule.Rule{ID: "1", Title: "any", Source: rule.Source{Corpus: "sigma", Path: "a.yml"}}
+	filter := &rule.Rule{ID: "2", Title: "Admins", Class: rule.ClassFilter, Links: []rule.Link{{Ref: "any"}}, Source: rule.Source{Corpus: "sigma", Path: "f.yml"}}
+	named := &rule.Rule{ID: "3", Title: "Named", Class: rule.ClassFilter, Links: []rule.Link{{Ref: "nope"}}, Source: rule.Source{Corpus: "sigma", Path: "g.yml"}}
+	resolveLinks([]*rule.Rule{anyRule, filter, named})
+	if filter.Links[0].ID != "" || len(filter.Notes) != 0 {
+		t.Errorf("filter of every rule: links %+v, notes %+v", filter.Links, filter.Notes)
+	}
+	if len(named.Notes) != 1 {
+		t.Errorf("a filter naming a missing rule is not noted: %+v", named.Notes)
+	}
+}
+
 func TestCollectionMirrorsPairDocumentByDocument(t *testing.T) {
 	mk := func(corpus string) *rule.Rule {
 		return &rule.Rule{ID: "c", Title: "part", Source: rule.Source{Corpus: corpus, Path: "coll.yml"}}

@@ -115,6 +115,9 @@ func resolveLinks(rules []*rule.Rule) {
 	}
 	targets := map[*rule.Rule][]*rule.Rule{}
 	for _, r := range rules {
+		if r.TunesEveryRule() {
+			continue // "any" names no rule
+		}
 		for i := range r.Links {
 			l := &r.Links[i]
 			ref := strings.ToLower(strings.TrimSpace(l.Ref))

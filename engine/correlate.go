@@ -219,8 +219,6 @@ func (s *Set) fieldSlots(name string, windows bool) []int {
 	return out
 }
 
-// keys computes, in a worker, the keys of a program's match: for the correlations it feeds,
-// and for those above them, which take them when a correlation below completes.
 // anyBase reports whether any of the programs is a base of a correlation.
 func (c *correlator) anyBase(progs []int) bool {
 	for _, p := range progs {
@@ -231,6 +229,8 @@ func (c *correlator) anyBase(progs []int) bool {
 	return false
 }
 
+// keys computes, in a worker, the keys of a program's match: for the correlations it feeds,
+// and for those above them, which take them when a correlation below completes.
 func (c *correlator) keys(prog int, e *Event) []corrKey {
 	refs := c.bases[prog]
 	if len(refs) == 0 {

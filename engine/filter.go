@@ -68,10 +68,8 @@ func filterApplies(f *rule.Rule, p *Program) bool {
 	if p.corr != nil || !logSourceWithin(p.Rule.LogSource, f.LogSource) {
 		return false
 	}
-	if len(f.Links) == 1 {
-		if ref := strings.TrimSpace(f.Links[0].Ref); strings.EqualFold(ref, "any") || strings.EqualFold(ref, "all") {
-			return true
-		}
+	if f.TunesEveryRule() {
+		return true
 	}
 	for _, l := range f.Links {
 		ref := strings.TrimSpace(l.Ref)

@@ -110,7 +110,8 @@ type result struct {
 // Run evaluates the set over the events of the inputs (files, directories, "-" for stdin),
 // in parallel, and reports each detection in input order: to emit when it is not nil, and to
 // Options.Output when that is set. Unreadable or malformed input is reported in Stats.Errors
-// and skipped.
+// and skipped. emit is never called concurrently, but not always from the goroutine that
+// called Run: with one input and no core to spare, the workers report themselves.
 func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func(*Detection) error) (*Stats, error) {
 	start := time.Now()
 	threads := opts.Threads
@@ -145,7 +146,8 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 }
 
 // runner is one Run's pipeline: readers cut files into chunks, workers evaluate them, and the
-// goroutine that called Run reports their results in input order.
+// goroutine that called Run reports their results in input order; or, with one input and no
+// core to spare, the workers do all three themselves (see puller).
 type runner struct {
 	ctx     context.Context
 	set     *Set
@@ -317,8 +319,11 @@ func (r *runner) evaluate(threads int) {
 	// own: otherwise the scheduler moves it to whichever thread woke it, and the caches it
 	// warmed (the rules, the index) are left on the other core. One worker on two cores took
 	// 16% less time so. With no core to spare, threads of their own only add switches between
-	// them and the readers' (17% more time with two workers on two cores).
-	pin := threads < runtime.GOMAXPROCS(0) || r.pull != nil
+	// them and the readers' (17% more time with two workers on two cores), unless the
+	// workers read and write for themselves: then there is one worker per core and nothing
+	// else to run.
+	procs := runtime.GOMAXPROCS(0)
+	pin := threads < procs || r.pull != nil && threads == procs
 	var wg sync.WaitGroup
 	for range threads {
 		wg.Add(1)

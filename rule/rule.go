@@ -3,6 +3,8 @@
 // (ATT&CK rows, events, indicators, related rules). It does no I/O.
 package rule
 
+import "strings"
+
 // Platform is the rule corpus family a rule comes from.
 type Platform string
 
@@ -141,6 +143,17 @@ type Link struct {
 	Ref   string `json:"ref"`             // as written: an id, a name or a title
 	ID    string `json:"id,omitempty"`    // resolved by the catalog
 	Title string `json:"title,omitempty"` // resolved by the catalog
+}
+
+// TunesEveryRule reports whether r is a filter applying to every rule within its log source:
+// its rules are "any" or "all" alone (Sigma filters specification), or an empty list, which
+// the Sigma parser reads as "any".
+func (r *Rule) TunesEveryRule() bool {
+	if r.Class != ClassFilter || len(r.Links) != 1 {
+		return false
+	}
+	ref := strings.TrimSpace(r.Links[0].Ref)
+	return strings.EqualFold(ref, "any") || strings.EqualFold(ref, "all")
 }
 
 // Attack is one (tactic, technique) row of a rule's ATT&CK coverage.

@@ -117,6 +117,7 @@ type ruleView struct {
 	Stages         []stageView
 	Indicators     []indicatorRow
 	Links          []refRow
+	TunesEveryRule bool // a filter of every rule within its log source
 	Related        []relatedRow
 	Mirrors        []link
 	Similar        []refRow
@@ -256,7 +257,11 @@ func newRuleView(r *rule.Rule) *ruleView {
 		}
 		v.Indicators = append(v.Indicators, row)
 	}
+	v.TunesEveryRule = r.TunesEveryRule()
 	for _, l := range r.Links {
+		if v.TunesEveryRule {
+			break
+		}
 		row := refRow{Title: orID(l.Title, l.Ref)}
 		if l.ID != "" {
 			row.Href = ruleHref(l.ID)

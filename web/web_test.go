@@ -799,3 +799,24 @@ func TestAttackFiltersInLowerCase(t *testing.T) {
 		t.Error("technique=t1136 does not list the rules of T1136 alone")
 	}
 }
+
+// A filter of every rule within its log source says so, rather than listing "any" as a rule
+// missing from the catalog.
+func TestFilterOfEveryRulePage(t *testing.T) {
+	rules := fixtureRules()
+	filter := &rule.Rule{ID: "f0f0f0f0-0000-4000-8000-000000000001", Platform: rule.PlatformSigma, Language: rule.LangSigma,
+		Class: rule.ClassFilter, Title: "Admins", Links: []rule.Link{{Ref: "any"}},
+		LogSource: rule.LogSource{Product: "aws", Service: "cloudtrail"}, Source: rule.Source{Corpus: "sigma", Path: "f.yml"}}
+	named := &rule.Rule{ID: "f0f0f0f0-0000-4000-8000-000000000002", Platform: rule.PlatformSigma, Language: rule.LangSigma,
+		Class: rule.ClassFilter, Title: "Named", Links: []rule.Link{{Ref: "nope"}},
+		LogSource: rule.LogSource{Product: "aws", Service: "cloudtrail"}, Source: rule.Source{Corpus: "sigma", Path: "g.yml"}}
+	s, _ := newTestServer(t, append(rules, filter, named), Options{})
+	_, body := get(t, s, "/rules/"+filter.ID)
+	if !strings.Contains(body, "Every rule within its log source") || strings.Contains(body, "(not in the catalog)") {
+		t.Errorf("filter of every rule: page does not say so:\n%s", body)
+	}
+	_, body = get(t, s, "/rules/"+named.ID)
+	if !strings.Contains(body, "nope <span class=\"muted\">(not in the catalog)</span>") {
+		t.Errorf("filter naming a missing rule: page does not say so")
+	}
+}

@@ -46,15 +46,17 @@ func (f *file) rule(d *document) (*rule.Rule, []error) {
 		fl := lookup(root, "filter")
 		refs := lookup(fl, "rules")
 		for _, ref := range stringList(refs) {
-			r.Links = append(r.Links, rule.Link{Ref: ref})
+			if strings.TrimSpace(ref) != "" {
+				r.Links = append(r.Links, rule.Link{Ref: ref})
+			}
 		}
 		switch {
-		case refs == nil || refs.Tag == "!!null":
-			f.note(r, pos(lookupKey(root, "filter")), -1, "filter has no rules to apply to")
-		case refs.Kind == yaml.SequenceNode && len(refs.Content) == 0:
+		case refs != nil && refs.Kind == yaml.SequenceNode && len(refs.Content) == 0:
 			// An empty list names every rule of the filter's log source, as "any" does
 			// (pySigma reads it so).
 			r.Links = append(r.Links, rule.Link{Ref: "any"})
+		case len(r.Links) == 0: // missing, null, a mapping, empty names
+			f.note(r, pos(lookupKey(root, "filter")), -1, "filter has no rules to apply to")
 		}
 		errs = f.detection(r, lookupKey(root, "filter"), fl, map[string]bool{"rules": true})
 	default:

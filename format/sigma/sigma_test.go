@@ -314,6 +314,8 @@ func TestFilterRuleReferences(t *testing.T) {
 		{"one id", "    rules: 6f3e2987-db24-4c78-a860-b4f4095a7095\n", []rule.Link{{Ref: "6f3e2987-db24-4c78-a860-b4f4095a7095"}}, false},
 		{"null", "    rules:\n", nil, true},
 		{"missing", "", nil, true},
+		{"a mapping", "    rules: {a: b}\n", nil, true},
+		{"empty names", "    rules: ['', ~]\n", nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
