@@ -39,28 +39,15 @@ func (s *Set) compactTrees() {
 	nodeCopy := make(map[*node]*node, nNodes)
 	predCopy := make(map[*pred]*pred, nPreds)
 	copyPred := func(pr *pred) *pred {
-		if pr == nil {
-			return nil
-		}
-		if c, ok := predCopy[pr]; ok {
-			return c
-		}
-		preds = append(preds, *pr)
-		c := &preds[len(preds)-1]
-		predCopy[pr] = c
+		c, _ := copyOnce(&preds, predCopy, pr)
 		return c
 	}
 	var copyNode func(n *node) *node
 	copyNode = func(n *node) *node {
-		if n == nil {
-			return nil
-		}
-		if c, ok := nodeCopy[n]; ok {
+		c, fresh := copyOnce(&nodes, nodeCopy, n)
+		if !fresh {
 			return c
 		}
-		nodes = append(nodes, *n)
-		c := &nodes[len(nodes)-1]
-		nodeCopy[n] = c
 		c.pred = copyPred(n.pred)
 		if len(n.kids) > 0 {
 			start := len(kids)
@@ -85,4 +72,19 @@ func (s *Set) compactTrees() {
 			}
 		}
 	}
+}
+
+// copyOnce appends a copy of x to *arr and returns it, or returns the copy made before;
+// fresh reports a copy made now. nil is copied as nil.
+func copyOnce[T any](arr *[]T, copies map[*T]*T, x *T) (c *T, fresh bool) {
+	if x == nil {
+		return nil, false
+	}
+	if c, ok := copies[x]; ok {
+		return c, false
+	}
+	*arr = append(*arr, *x)
+	c = &(*arr)[len(*arr)-1]
+	copies[x] = c
+	return c, true
 }

@@ -50,6 +50,18 @@ func runOn(t *testing.T, set *Set, inputs []string, threads int, stdin string) (
 	return got, st
 }
 
+// fileWriter returns a function writing a file in dir and returning its path.
+func fileWriter(t *testing.T, dir string) func(name string, data []byte) string {
+	return func(name string, data []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
 func gz(b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
@@ -136,13 +148,7 @@ func TestReaders(t *testing.T) {
 // reported with file and record and skipped; the run goes on with the next record or file.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	malformed := write("1-malformed.jsonl", []byte("{\"eventName\":\"Hit\"}\n{\"eventName\": \"Hit\",\n{\"eventName\": tru}\n{\"eventName\":\"Hit\"} x\n{\"eventName\":\"Hit\"}\n"))
 	full := gz([]byte(strings.Repeat("{\"eventName\":\"Hit\"}\n", 2000)))
 	truncated := write("2-truncated.jsonl.gz", full[:len(full)/2])
@@ -491,13 +497,7 @@ func TestCarriageReturnsInEvents(t *testing.T) {
 // same detections in the same order, the same counts and errors, the same output bytes.
 func TestSelfReadAgrees(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	var lines, docs, envelopes bytes.Buffer
 	for i := range 60000 {
 		name := "Miss"
