@@ -241,6 +241,7 @@ func (p *puller) next() (*chunk, bool) {
 	return c, true
 }
 
+// enqueue is the cutter's send: it places the chunk in the output order and queues it.
 func (p *puller) enqueue(c *chunk) bool {
 	c.at = place{p.fi, p.part}
 	p.part++
