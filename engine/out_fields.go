@@ -23,6 +23,11 @@ func (d *Detection) columns() [6]string {
 		}
 		return c
 	}
+	return d.columnStrings()
+}
+
+// columnStrings returns the detection's timeline columns as its string fields hold them.
+func (d *Detection) columnStrings() [6]string {
 	return [6]string{d.Timestamp, d.EventName, d.User, d.SourceIP, d.Region, d.Account}
 }
 

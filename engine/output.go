@@ -194,43 +194,39 @@ func (j *jsonlRenderer) appendHead(b []byte, d *Detection) []byte {
 // only when the event has them.
 var optionalColumns = [...]string{"event_name", "user", "source_ip", "region", "account"}
 
-// appendJSONField appends ,"name":value.
-func appendJSONField[T ~string | ~[]byte](b []byte, name string, v T) []byte {
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return appendJSONString(b, v)
+// appendTimeline appends the timeline members of a jsonl line: the timestamp, the file (as
+// JSON), the record and the columns after the timestamp that the event has; from text, or
+// from the event's bytes (see Detection.colText).
+func appendTimeline[T ~string | ~[]byte](b []byte, cols *[6]T, fileJSON []byte, record int64) []byte {
+	b = append(b, `,"timestamp":`...)
+	b = appendJSONString(b, cols[colTimestamp])
+	b = append(b, `,"file":`...)
+	b = append(b, fileJSON...)
+	b = append(b, `,"record":`...)
+	b = strconv.AppendInt(b, record, 10)
+	for col, name := range optionalColumns {
+		if v := cols[col+1]; len(v) > 0 {
+			b = append(b, ',', '"')
+			b = append(b, name...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, v)
+		}
+	}
+	return b
 }
 
 // append writes one JSON object by hand: encoding/json would re-validate and re-compact the
 // event, which costs as much as decoding it.
 func (j *jsonlRenderer) append(b []byte, d *Detection) ([]byte, []byte) {
 	b = j.appendHead(b, d)
-	b = append(b, `,"timestamp":`...)
-	if d.colText != nil {
-		b = appendJSONString(b, d.colText[colTimestamp])
-	} else {
-		b = appendJSONString(b, d.Timestamp)
-	}
-	b = append(b, `,"file":`...)
 	if d.File != j.file || j.fileJSON == nil {
 		j.file, j.fileJSON = d.File, appendJSONString(j.fileJSON[:0], d.File)
 	}
-	b = append(b, j.fileJSON...)
-	b = append(b, `,"record":`...)
-	b = strconv.AppendInt(b, d.Record, 10)
 	if d.colText != nil {
-		for col, name := range optionalColumns {
-			if v := d.colText[col+1]; len(v) > 0 {
-				b = appendJSONField(b, name, v)
-			}
-		}
+		b = appendTimeline(b, d.colText, j.fileJSON, d.Record)
 	} else {
-		for col, v := range [...]string{d.EventName, d.User, d.SourceIP, d.Region, d.Account} {
-			if v != "" {
-				b = appendJSONField(b, optionalColumns[col], v)
-			}
-		}
+		cols := d.columnStrings()
+		b = appendTimeline(b, &cols, j.fileJSON, d.Record)
 	}
 	if d.aggregated || len(d.Group) > 0 {
 		b = append(b, `,"group":[`...)
