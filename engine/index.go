@@ -277,7 +277,7 @@ func (s *Set) buildIndex() {
 		}
 	}
 	s.buildPieces()
-	s.keysOf = make([][]int32, s.nslots)
+	s.keysOf = make([][]int32, s.nslots) // every slot is made by now
 	for ki, fi := range s.index {
 		for _, slot := range fi.slots {
 			s.keysOf[slot] = append(s.keysOf[slot], int32(ki))
@@ -438,9 +438,6 @@ func (s *Set) candidates(e *Event, dst []int) []int {
 		// The Windows rules' index reads 739 slots (a field's several paths), of which an
 		// event holds a few dozen: look up the fields the event has.
 		for _, slot := range used {
-			if slot >= len(s.keysOf) {
-				continue // a slot made after the index, which no key reads
-			}
 			for _, ki := range s.keysOf[slot] {
 				dst = s.lookup(e, &s.index[ki], slot, dst)
 			}

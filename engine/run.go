@@ -209,10 +209,7 @@ func (p *puller) next() (*chunk, bool) {
 	r := p.r
 	for len(p.queue) == 0 {
 		if r.ctx.Err() != nil || p.fi >= len(r.files) {
-			if p.c != nil {
-				p.c.close()
-				p.c = nil
-			}
+			p.closeFile()
 			return nil, false
 		}
 		name := r.files[p.fi]
@@ -222,10 +219,7 @@ func (p *puller) next() (*chunk, bool) {
 			p.c = p.fr.open(r.ctx, name, r.opts.Stdin, r.pool, p.enqueue)
 		case p.c != nil && p.c.step():
 		default:
-			if p.c != nil {
-				p.c.close()
-				p.c = nil
-			}
+			p.closeFile()
 			p.enqueue(&chunk{file: name, last: true})
 			p.fi, p.part, p.opened = p.fi+1, 0, false
 		}
@@ -239,6 +233,14 @@ func (p *puller) next() (*chunk, bool) {
 		return nil, false
 	}
 	return c, true
+}
+
+// closeFile closes the file being read, if one is open.
+func (p *puller) closeFile() {
+	if p.c != nil {
+		p.c.close()
+		p.c = nil
+	}
 }
 
 // enqueue is the cutter's send: it places the chunk in the output order and queues it.
