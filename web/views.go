@@ -259,9 +259,6 @@ func newRuleView(r *rule.Rule) *ruleView {
 	}
 	v.TunesEveryRule = r.TunesEveryRule()
 	for _, l := range r.Links {
-		if v.TunesEveryRule {
-			break
-		}
 		row := refRow{Title: orID(l.Title, l.Ref)}
 		if l.ID != "" {
 			row.Href = ruleHref(l.ID)
