@@ -65,6 +65,9 @@ type chunk struct {
 	// buf is the whole buffer data was cut from, when it can go back to the cutter's pool
 	// once the chunk's detections are written.
 	buf []byte
+	// mapped is the mapping data is cut from, if any, and end where data ends in it.
+	mapped *mapping
+	end    int
 }
 
 // listInputs expands paths: files as given, directories walked recursively (files that look
@@ -122,7 +125,7 @@ type fileReader struct {
 // read cuts one file into chunks and sends them; it returns when the file is done or ctx
 // is cancelled. Errors are attached to chunks so they are reported in input order.
 func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) {
-	c := fr.open(ctx, name, stdin, pool, send)
+	c := fr.open(ctx, name, stdin, pool, send, 0)
 	if c == nil {
 		return
 	}
@@ -132,8 +135,10 @@ func (fr *fileReader) read(ctx context.Context, name string, stdin io.Reader, po
 }
 
 // open starts reading a file: it returns the cutter that cuts it into chunks, step by step,
-// or nil when the file cannot be read (the error is sent). The caller closes the cutter.
-func (fr *fileReader) open(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool) *cutter {
+// or nil when the file cannot be read (the error is sent). A regular file of at least mapMin
+// bytes, not compressed, is mapped rather than read (0: none is). The caller closes the
+// cutter.
+func (fr *fileReader) open(ctx context.Context, name string, stdin io.Reader, pool chan []byte, send func(*chunk) bool, mapMin int64) *cutter {
 	var r io.Reader
 	var closer io.Closer
 	size := int64(-1) // unknown
@@ -179,6 +184,12 @@ func (fr *fileReader) open(ctx context.Context, name string, stdin io.Reader, po
 		r = br
 	}
 	c := &cutter{name: name, r: r, closer: closer, send: send, ctx: ctx, pool: pool, first: chunkSize}
+	if f, ok := closer.(*os.File); ok && r == br && mapMin > 0 && size >= mapMin {
+		if c.mapped = mapInput(f, size); c.mapped != nil {
+			c.lim = chunkSize
+			return c
+		}
+	}
 	if size >= 0 && size < chunkSize {
 		// Many inputs are directories of small files (CloudTrail delivers a file every few
 		// minutes per region): a buffer of a full chunk for each would cost more to zero and
@@ -209,6 +220,10 @@ type cutter struct {
 	pool  chan []byte
 	whole []byte
 	first int // capacity of the first buffer when none is in the pool (0: chunkSize)
+	// mapped, when not nil, is the file mapped into memory, cut in place from pos, lim bytes
+	// at a time (see stepMapped); the buffers above are then not used.
+	mapped   *mapping
+	pos, lim int
 }
 
 // alloc returns a buffer of length n and capacity chunkSize, from the pool when one is there.
@@ -235,6 +250,9 @@ func (c *cutter) close() {
 // step fills the buffer once and sends the complete records it holds; it reports false when
 // the file is done (or the run is over).
 func (c *cutter) step() bool {
+	if c.mapped != nil {
+		return c.stepMapped()
+	}
 	if c.done {
 		return false
 	}
@@ -396,6 +414,9 @@ func (c *cutter) flush(buf []byte, eof, broken bool) []byte {
 	}
 	if end > 0 {
 		ch := &chunk{file: c.name, data: buf[:end:end], first: c.record, multi: c.multi, bytes: int64(end), buf: c.whole}
+		if c.mapped != nil {
+			ch.mapped, ch.end = c.mapped, c.pos+end
+		}
 		if c.multi {
 			c.record += n
 		} else {
@@ -466,6 +487,9 @@ func lineStart(buf []byte, i int) int {
 
 // keep moves buf[from:to] to the start of a fresh buffer of the same capacity.
 func (c *cutter) keep(buf []byte, from, to int) []byte {
+	if c.mapped != nil {
+		return buf[from:to] // the mapping holds it
+	}
 	var nb []byte
 	if to-from <= chunkSize {
 		// Back to buffers of a chunk once a long record is past: keeping the grown size would

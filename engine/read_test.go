@@ -409,14 +409,24 @@ func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "in.json")
 		os.WriteFile(p, data, 0o644)
-		_, err := Run(context.Background(), set, []string{p}, Options{Threads: 2}, func(d *Detection) error {
-			if d.Record < 0 {
-				t.Fatalf("record %d", d.Record)
+		// Read into buffers, and mapped: the same detections and errors.
+		var got [2]string
+		for i, opts := range []Options{{Threads: 2}, {Threads: 2, selfRead: 1, Transient: true, mapMin: 1}} {
+			var recs []int64
+			st, err := Run(context.Background(), set, []string{p}, opts, func(d *Detection) error {
+				if d.Record < 0 {
+					t.Fatalf("record %d", d.Record)
+				}
+				recs = append(recs, d.Record)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+			got[i] = fmt.Sprint(st.Events, st.Bytes, recs, st.Errors)
+		}
+		if got[0] != got[1] {
+			t.Fatalf("read %s\nmapped %s", got[0], got[1])
 		}
 	})
 }
@@ -534,7 +544,9 @@ func TestSelfReadAgrees(t *testing.T) {
 		"stdin":     "-",
 	}
 	stdin := lines.String()
-	run := func(input string, threads, selfRead int) (string, []byte) {
+	// mapMin 1 maps every regular file the workers read themselves, when nothing outlives
+	// its reporting (the second run).
+	run := func(input string, threads, selfRead int, mapMin int64) (string, []byte) {
 		var got []string
 		opts := Options{Threads: threads, Stdin: strings.NewReader(stdin), selfRead: selfRead}
 		st, err := Run(context.Background(), huntSet(t), []string{input}, opts, func(d *Detection) error {
@@ -546,7 +558,7 @@ func TestSelfReadAgrees(t *testing.T) {
 		}
 		var out bytes.Buffer
 		opts.Output, _ = NewWriter("jsonl", &out)
-		opts.Transient, opts.Stdin = true, strings.NewReader(stdin)
+		opts.Transient, opts.Stdin, opts.mapMin = true, strings.NewReader(stdin), mapMin
 		if _, err := Run(context.Background(), huntSet(t), []string{input}, opts, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -555,14 +567,17 @@ func TestSelfReadAgrees(t *testing.T) {
 	}
 	for name, input := range inputs {
 		t.Run(name, func(t *testing.T) {
-			want, wantOut := run(input, 1, -1)
-			for _, c := range []struct{ threads, selfRead int }{{1, 1}, {2, 1}, {3, 1}, {3, -1}} {
-				got, out := run(input, c.threads, c.selfRead)
+			want, wantOut := run(input, 1, -1, 0)
+			for _, c := range []struct {
+				threads, selfRead int
+				mapMin            int64
+			}{{1, 1, 0}, {2, 1, 0}, {3, 1, 0}, {3, -1, 0}, {1, 1, 1}, {2, 1, 1}, {3, 1, 1}} {
+				got, out := run(input, c.threads, c.selfRead, c.mapMin)
 				if got != want {
-					t.Errorf("%d workers, selfRead %d:\n got %.300s\nwant %.300s", c.threads, c.selfRead, got, want)
+					t.Errorf("%d workers, selfRead %d, mapMin %d:\n got %.300s\nwant %.300s", c.threads, c.selfRead, c.mapMin, got, want)
 				}
 				if !bytes.Equal(out, wantOut) {
-					t.Errorf("%d workers, selfRead %d: output differs (%d bytes, want %d)", c.threads, c.selfRead, len(out), len(wantOut))
+					t.Errorf("%d workers, selfRead %d, mapMin %d: output differs (%d bytes, want %d)", c.threads, c.selfRead, c.mapMin, len(out), len(wantOut))
 				}
 			}
 		})

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,8 +28,10 @@ type Options struct {
 	Output *Writer
 
 	// selfRead, for tests, chooses how input is read: 1 by the workers themselves, -1 by
-	// readers of its own; 0 lets Run choose (see runner.selfRead).
+	// readers of its own; 0 lets Run choose (see runner.selfRead). mapMin, for tests, is the
+	// smallest file the workers map when they read for themselves (0: minMapped).
 	selfRead int
+	mapMin   int64
 }
 
 // Detection is one rule matching one event (or, for a correlation, the event completing it).
@@ -105,6 +109,8 @@ type result struct {
 	events int64
 	bytes  int64
 	buf    []byte // the chunk's buffer, to give back to the pool (see chunk.buf)
+	mapped *mapping
+	end    int // where the chunk ends in mapped
 }
 
 // Run evaluates the set over the events of the inputs (files, directories, "-" for stdin),
@@ -139,6 +145,9 @@ func Run(ctx context.Context, set *Set, inputs []string, opts Options, emit func
 	err := r.collect()
 	em.finish()
 	st.Duration = time.Since(start)
+	if r.pull != nil {
+		err = cmp.Or(r.pull.unmap(), err)
+	}
 	if err != nil {
 		return st, err
 	}
@@ -200,6 +209,53 @@ type puller struct {
 	opened bool    // file fi was opened (c is nil when it could not be)
 	part   int
 	queue  []*chunk // chunks cut, not yet handed out
+	// maps are the files mapped (see mapped.go), unmapped when the run is over; fault is
+	// the error of a worker that found one shrunk under it.
+	maps  []*mapping
+	fault error
+}
+
+// mapMin is the smallest file the workers map: none unless nothing the run reports outlives
+// its reporting (Options.Transient), as the mappings go with the run.
+func (p *puller) mapMin() int64 {
+	if !p.r.opts.Transient {
+		return 0
+	}
+	return cmp.Or(p.r.opts.mapMin, minMapped)
+}
+
+// recoverFault, deferred by a worker, turns the fault of reading a mapped file that shrank
+// (SIGBUS past its new end) into the run's error; any other panic goes on.
+func (p *puller) recoverFault() {
+	e := recover()
+	if e == nil {
+		return
+	}
+	if f, ok := e.(interface{ Addr() uintptr }); ok {
+		p.mu.Lock()
+		for _, m := range p.maps {
+			if m.holds(f.Addr()) && p.fault == nil {
+				p.fault = m.faultError()
+			}
+		}
+		found := p.fault != nil
+		p.mu.Unlock()
+		if found {
+			p.r.cancel()
+			return
+		}
+	}
+	panic(e)
+}
+
+// unmap unmaps the files mapped, once the workers are done, and returns the fault a worker
+// met, if any.
+func (p *puller) unmap() error {
+	for _, m := range p.maps {
+		unmapFile(m.data)
+	}
+	p.maps = nil
+	return p.fault
 }
 
 // next returns the next chunk to evaluate, or false when there is none left.
@@ -216,7 +272,10 @@ func (p *puller) next() (*chunk, bool) {
 		switch {
 		case !p.opened:
 			p.opened = true
-			p.c = p.fr.open(r.ctx, name, r.opts.Stdin, r.pool, p.enqueue)
+			p.c = p.fr.open(r.ctx, name, r.opts.Stdin, r.pool, p.enqueue, p.mapMin())
+			if p.c != nil && p.c.mapped != nil {
+				p.maps = append(p.maps, p.c.mapped)
+			}
 		case p.c != nil && p.c.step():
 		default:
 			p.closeFile()
@@ -332,6 +391,12 @@ func (r *runner) evaluate(threads int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if r.pull != nil && r.pull.mapMin() > 0 {
+				// A mapped file that shrinks faults where it is read: the run stops with an
+				// error rather than the program.
+				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+				defer r.pull.recoverFault()
+			}
 			if pin {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
@@ -424,6 +489,9 @@ func (r *runner) put(res *result) {
 
 // recycle gives a reported result's buffers back for reuse, where nothing keeps them.
 func (r *runner) recycle(res *result) {
+	if res.mapped != nil {
+		res.mapped.reported(res.end)
+	}
 	if r.pool != nil && res.buf != nil {
 		select {
 		case r.pool <- res.buf:
@@ -595,6 +663,7 @@ func (w *worker) process(c *chunk) *result {
 		r = &result{}
 	}
 	r.at, r.last, r.front, r.errs, r.bytes, r.buf = c.at, c.last, c.front, c.errs, c.bytes, c.buf
+	r.mapped, r.end = c.mapped, c.end
 	d := c.data
 	w.lines = !c.multi
 	if c.multi {
