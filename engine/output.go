@@ -15,11 +15,9 @@ import (
 
 // Writer writes detections in one output format, in the order it is given them. Given to Run
 // as Options.Output, it receives most detections already formatted by Run's workers, in
-// parallel, so that the one goroutine keeping input order only copies bytes out; or, when it
-// writes to a file of this system's (see gather), not even that.
+// parallel, so that the one goroutine keeping input order only copies bytes out.
 type Writer struct {
-	bw      *bufio.Writer // nil when g is set
-	g       *gather
+	bw      *bufio.Writer
 	format  string
 	r       renderer // for detections formatted here rather than in a worker
 	buf     []byte
@@ -35,83 +33,35 @@ func NewWriter(format string, w io.Writer) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g := newGather(w); g != nil {
-		return &Writer{g: g, format: format, r: r}, nil
-	}
 	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), format: format, r: r}, nil
 }
 
-// Write formats and writes one detection. The Writer keeps nothing of d.
+// Write formats and writes one detection.
 func (w *Writer) Write(d *Detection) error {
-	if w.g != nil {
-		if err := w.header(); err != nil {
-			return err
-		}
-		return w.g.own(func(b []byte) []byte {
-			b, verbatim := w.r.append(b, d)
-			if verbatim != nil {
-				b = append(append(b, verbatim...), closeObject...)
-			}
-			return b
-		})
-	}
 	var verbatim []byte
 	w.buf, verbatim = w.r.append(w.buf[:0], d)
 	return w.writeLine(w.buf, verbatim)
 }
 
-var closeObject = []byte("}\n")
-
-// header writes the format's header before the first line.
-func (w *Writer) header() error {
-	if w.started {
-		return nil
-	}
-	w.started = true
-	if w.g != nil {
-		return w.g.own(w.r.header)
-	}
-	_, err := w.bw.Write(w.r.header(nil))
-	return err
-}
-
 // writeLine writes a line formatted by a renderer of the writer's format: head, then verbatim
-// and the closing of a JSON object when verbatim is not nil. When the writer gathers, it
-// keeps head and verbatim themselves until release.
+// and the closing of a JSON object when verbatim is not nil.
 func (w *Writer) writeLine(head, verbatim []byte) error {
-	if err := w.header(); err != nil {
-		return err
-	}
-	if w.g != nil {
-		if verbatim == nil {
-			return w.g.add(head)
+	if !w.started {
+		w.started = true
+		if _, err := w.bw.Write(w.r.header(nil)); err != nil {
+			return err
 		}
-		return w.g.add(head, verbatim, closeObject)
 	}
 	if _, err := w.bw.Write(head); err != nil || verbatim == nil {
 		return err
 	}
 	w.bw.Write(verbatim) // a failure sticks to the writer: the next write returns it
-	_, err := w.bw.Write(closeObject)
+	_, err := w.bw.WriteString("}\n")
 	return err
 }
 
-// release writes out what writeLine was given: the buffers it was given in may be reused
-// once it returns.
-func (w *Writer) release() error {
-	if w.g == nil {
-		return nil
-	}
-	return w.g.flush()
-}
-
-// Close writes out what is buffered.
-func (w *Writer) Close() error {
-	if w.g != nil {
-		return w.g.flush()
-	}
-	return w.bw.Flush()
-}
+// Close flushes what is buffered.
+func (w *Writer) Close() error { return w.bw.Flush() }
 
 // A renderer formats detections. It keeps caches, so each goroutine has its own.
 type renderer interface {

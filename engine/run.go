@@ -473,13 +473,6 @@ func (r *runner) put(res *result) {
 				r.cancel()
 			}
 		}
-		if out := r.em.out; out != nil {
-			// Before res's buffers are reused: the Writer may hold pieces of them.
-			if err := out.release(); err != nil && r.werr == nil {
-				r.werr = err
-				r.cancel()
-			}
-		}
 		r.recycle(res)
 		r.omu.Lock()
 	}
