@@ -232,15 +232,22 @@ func (c *correlator) anyBase(progs []int) bool {
 // keys computes, in a worker, the keys of a program's match: for the correlations it feeds,
 // and for those above them, which take them when a correlation below completes.
 func (c *correlator) keys(prog int, e *Event) []corrKey {
+	out := c.appendKeys(nil, prog, e, nil)
+	return out[:len(out):len(out)]
+}
+
+// appendKeys appends the keys of a program's match to out (see keys): a worker keeps those of
+// a chunk's detections in one array, where an array for each would be one allocation per
+// detection a correlation counts; their strings come from in, when it is not nil.
+func (c *correlator) appendKeys(out []corrKey, prog int, e *Event, in *interner) []corrKey {
 	refs := c.bases[prog]
 	if len(refs) == 0 {
-		return nil
+		return out
 	}
-	out := make([]corrKey, 0, len(refs))
 	for _, br := range refs {
-		k := corrKey{corr: br.corr, step: br.step, group: groupKey(e, br.groupSlots)}
+		k := corrKey{corr: br.corr, step: br.step, group: groupKey(e, br.groupSlots, in)}
 		if br.valueSlots != nil {
-			k.value = firstText(e, br.valueSlots)
+			k.value = firstText(e, br.valueSlots, in)
 			if br.numeric {
 				k.num, k.isNum = number(k.value)
 			}
@@ -252,9 +259,9 @@ func (c *correlator) keys(prog int, e *Event) []corrKey {
 
 // groupKey is joinGroup of the event's group-by values, made without a string per value: it
 // runs for every detection a correlation counts.
-func groupKey(e *Event, groupSlots [][]int) string {
+func groupKey(e *Event, groupSlots [][]int, in *interner) string {
 	if len(groupSlots) == 1 {
-		return firstText(e, groupSlots[0])
+		return firstText(e, groupSlots[0], in)
 	}
 	var buf [256]byte
 	b := buf[:0]
@@ -269,7 +276,31 @@ func groupKey(e *Event, groupSlots [][]int) string {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	return string(b)
+	return in.str(b)
+}
+
+// interner gives the same string for the same bytes, allocating only the first time: the
+// values a correlation groups by (addresses, user names) repeat from event to event, and a
+// string for each would be an allocation per detection the correlation counts.
+type interner struct{ m map[string]string }
+
+// maxInterned bounds the strings an interner keeps; past it, it starts over.
+const maxInterned = 4096
+
+// str returns b as a string; a nil interner allocates it.
+func (in *interner) str(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	if in.m == nil || len(in.m) >= maxInterned {
+		in.m = make(map[string]string, 64)
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
 }
 
 // joinGroup makes one map key of a group's values, and splitGroup, given how many there are,
@@ -303,10 +334,10 @@ func splitGroup(key string, n int) []string {
 	return parts
 }
 
-func firstText(e *Event, slots []int) string {
+func firstText(e *Event, slots []int, in *interner) string {
 	for _, s := range slots {
 		if vs := e.values(s); len(vs) > 0 {
-			return string(e.text(&vs[0]))
+			return in.str(e.text(&vs[0]))
 		}
 	}
 	return ""
@@ -328,7 +359,13 @@ type corrRun struct {
 	*correlator
 	groups []map[string]*corrState
 	added  []int // per correlation: matches added since its groups were last swept
+	// spare holds states of groups that completed or left, to be used again with their
+	// arrays by the next new group rather than allocated anew.
+	spare []*corrState
 }
+
+// maxSpare bounds the states kept for reuse.
+const maxSpare = 1024
 
 func (c *correlator) start() *corrRun {
 	r := &corrRun{correlator: c, groups: make([]map[string]*corrState, len(c.cs)), added: make([]int, len(c.cs))}
@@ -345,7 +382,7 @@ const sweepEvery = 4096
 // source address over a large log would otherwise keep every address it ever saw. "Long ago"
 // is two windows before t, so that events a little out of order still find their group.
 // Without a timespan a group never leaves.
-func (cr *correlation) sweep(groups map[string]*corrState, t time.Time) {
+func (cr *correlation) sweep(run *corrRun, groups map[string]*corrState, t time.Time) {
 	if cr.window <= 0 {
 		return
 	}
@@ -353,7 +390,37 @@ func (cr *correlation) sweep(groups map[string]*corrState, t time.Time) {
 	for key, st := range groups {
 		if st.last.Before(before) {
 			delete(groups, key)
+			run.keep(st)
 		}
+	}
+}
+
+// state returns a state for a new group of cr: a spare one, emptied, or a new one.
+func (c *corrRun) state(cr *correlation) *corrState {
+	n := len(c.spare)
+	if n == 0 {
+		return &corrState{times: make([][]time.Time, len(cr.bases))}
+	}
+	st := c.spare[n-1]
+	c.spare[n-1] = nil
+	c.spare = c.spare[:n-1]
+	times := st.times
+	if cap(times) < len(cr.bases) {
+		times = make([][]time.Time, len(cr.bases))
+	}
+	times = times[:len(cr.bases)]
+	for i := range times {
+		times[i] = times[i][:0]
+	}
+	clear(st.values)
+	*st = corrState{times: times, values: st.values, samples: st.samples[:0], sorted: st.sorted[:0]}
+	return st
+}
+
+// keep keeps the state of a group that is gone, for state to use again.
+func (c *corrRun) keep(st *corrState) {
+	if len(c.spare) < maxSpare {
+		c.spare = append(c.spare, st)
 	}
 }
 
@@ -380,10 +447,10 @@ func (c *corrRun) feedFrom(d *Detection, from int, out *[]*Detection) {
 		if cr.subs[k.step] != from {
 			continue
 		}
-		v, fired := cr.add(c.groups[k.corr], k, t)
+		v, fired := cr.add(c, c.groups[k.corr], k, t)
 		if c.added[k.corr]++; c.added[k.corr] == sweepEvery {
 			c.added[k.corr] = 0
-			cr.sweep(c.groups[k.corr], t)
+			cr.sweep(c, c.groups[k.corr], t)
 		}
 		if !fired {
 			continue

@@ -46,10 +46,10 @@ func isMetric(fn string) bool {
 
 // add adds a match to its group and reports the aggregated value and whether the correlation
 // holds. When it does, the group starts over: one detection per completed window.
-func (cr *correlation) add(groups map[string]*corrState, k corrKey, t time.Time) (float64, bool) {
+func (cr *correlation) add(run *corrRun, groups map[string]*corrState, k corrKey, t time.Time) (float64, bool) {
 	st := groups[k.group]
 	if st == nil {
-		st = &corrState{times: make([][]time.Time, len(cr.bases))}
+		st = run.state(cr)
 		groups[k.group] = st
 	}
 	if t.After(st.last) {
@@ -64,6 +64,7 @@ func (cr *correlation) add(groups map[string]*corrState, k corrKey, t time.Time)
 	}
 	if fired {
 		delete(groups, k.group)
+		run.keep(st)
 	}
 	return v, fired
 }

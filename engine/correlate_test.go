@@ -975,7 +975,7 @@ func TestSlidingWindowIsLinear(t *testing.T) {
 	start := time.Now()
 	const n = 4 * window
 	for i := range n {
-		if _, fired := cr.add(groups, corrKey{}, base.Add(time.Duration(i)*time.Second)); fired {
+		if _, fired := cr.add(&corrRun{}, groups, corrKey{}, base.Add(time.Duration(i)*time.Second)); fired {
 			t.Fatal("fired")
 		}
 		// Linear work takes some tens of milliseconds; moving the window at every match
@@ -986,5 +986,38 @@ func TestSlidingWindowIsLinear(t *testing.T) {
 	}
 	if got := len(groups[""].times[0]); got != window+1 {
 		t.Errorf("window holds %d times, want %d", got, window+1)
+	}
+}
+
+// A group's state used again, after its group completed or left, starts as a new one would,
+// whatever correlation it served before.
+func TestSpareStatesStartEmpty(t *testing.T) {
+	run := &corrRun{}
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	old := &corrState{
+		times:   [][]time.Time{{now, now}, {now}, {now}},
+		counts:  []int{4, 2, 1},
+		values:  map[string]time.Time{"a": now},
+		samples: []sample{{now, 3}},
+		n:       7, sum: 21, sorted: []float64{3},
+		last: now,
+	}
+	run.keep(old)
+	for _, bases := range []int{2, 5} {
+		st := run.state(&correlation{bases: make([]int, bases)})
+		if len(st.times) != bases {
+			t.Fatalf("%d bases: %d time lists", bases, len(st.times))
+		}
+		for i, ts := range st.times {
+			if len(ts) != 0 {
+				t.Errorf("%d bases: step %d holds %d times", bases, i, len(ts))
+			}
+		}
+		if st.counts != nil || len(st.values) != 0 || len(st.samples) != 0 || st.n != 0 || st.sum != 0 || len(st.sorted) != 0 || !st.last.IsZero() {
+			t.Errorf("%d bases: state not empty: %+v", bases, st)
+		}
+		st.times[0] = append(st.times[0], now)
+		st.values = map[string]time.Time{"b": now}
+		run.keep(st)
 	}
 }

@@ -104,7 +104,8 @@ type result struct {
 	// is set, lines are their lines, formatted.
 	hits   []int32
 	lines  []formatted
-	out    []byte // the lines' heads
+	out    []byte    // the lines' heads
+	keys   []corrKey // the dets' corr keys, in one array
 	errs   []ReadError
 	events int64
 	bytes  int64
@@ -632,6 +633,7 @@ type worker struct {
 	colText [6][]byte // the timeline columns of the event being evaluated (see Detection.colText)
 	lines   bool      // the chunk being processed is lines (its events hold no '\n')
 	matches []int
+	intern  interner // the strings of correlation keys
 	// visit, when set, receives each event instead of the set's evaluation; it returns false
 	// to stop reading.
 	visit func(e *Event) bool
@@ -651,7 +653,7 @@ func (w *worker) process(c *chunk) *result {
 	var r *result
 	select {
 	case r = <-w.spent: // never ready when spent is nil
-		*r = result{dets: r.dets[:0], hits: r.hits[:0], lines: r.lines[:0], out: r.out[:0]}
+		*r = result{dets: r.dets[:0], hits: r.hits[:0], lines: r.lines[:0], out: r.out[:0], keys: r.keys[:0]}
 	default:
 		r = &result{}
 	}
@@ -825,7 +827,9 @@ func (w *worker) evaluate(e *Event, r *result) {
 			}
 		}
 		d.line = len(r.lines)
-		d.corr = w.set.corr.keys(pi, e)
+		start := len(r.keys)
+		r.keys = w.set.corr.appendKeys(r.keys, pi, e, &w.intern)
+		d.corr = r.keys[start:len(r.keys):len(r.keys)]
 		if len(d.corr) > 0 && !timed {
 			// Parsed once per event, into cols, which the event's later detections copy.
 			cols.at, cols.atOK = parseTime(cols.Timestamp)
