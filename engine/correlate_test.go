@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ruleatlas/ruleatlas/format/sigma"
 	"github.com/ruleatlas/ruleatlas/internal/testcorpora"
@@ -1019,5 +1020,28 @@ func TestSpareStatesStartEmpty(t *testing.T) {
 		st.times[0] = append(st.times[0], now)
 		st.values = map[string]time.Time{"b": now}
 		run.keep(st)
+	}
+}
+
+// An interner gives equal strings for equal bytes, the same string while it keeps it, and
+// starts over once it holds maxInterned.
+func TestInterner(t *testing.T) {
+	var in interner
+	a := in.str([]byte("10.0.0.1"))
+	b := in.str([]byte("10.0.0.1"))
+	if a != "10.0.0.1" || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatalf("%q and %q are not one string", a, b)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { in.str([]byte("10.0.0.1")) }); allocs != 0 {
+		t.Errorf("%v allocations for a string kept", allocs)
+	}
+	for i := range maxInterned {
+		in.str([]byte(strconv.Itoa(i)))
+	}
+	if len(in.m) > maxInterned {
+		t.Errorf("keeps %d strings, more than %d", len(in.m), maxInterned)
+	}
+	if s := (*interner)(nil).str([]byte("x")); s != "x" {
+		t.Errorf("nil interner: %q", s)
 	}
 }
