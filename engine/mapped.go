@@ -24,9 +24,11 @@ const (
 
 // mapping is a file mapped into memory for reading.
 type mapping struct {
-	name    string
-	data    []byte
-	dropped int // the pages before this offset were given back
+	name       string
+	data       []byte
+	dropped    int  // the pages before this offset were given back
+	populated  int  // the pages before this offset were mapped ahead of their reading
+	noPopulate bool // the system maps no pages ahead
 }
 
 // mapInput maps the file f of size bytes, or returns nil when it cannot be mapped (a system
@@ -48,6 +50,20 @@ func (m *mapping) reported(end int) {
 	end -= end % os.Getpagesize()
 	dropPages(m.data[m.dropped:end])
 	m.dropped = end
+}
+
+// populate maps the pages of data[from:to] that are not yet, in one system call, before they
+// are read: the faults that would map them a few at a time cost more (page faults over
+// 502 MB of CloudTrail records, two workers: 20k -> 13k, hunt +4.1% events/s, median of
+// 15 paired runs).
+func (m *mapping) populate(from, to int) {
+	if m.noPopulate || to <= m.populated {
+		return
+	}
+	from = max(from, m.populated)
+	from -= from % os.Getpagesize()
+	m.noPopulate = !populatePages(m.data[from:to])
+	m.populated = to
 }
 
 // holds reports whether addr is inside the mapping.
@@ -75,6 +91,7 @@ func (c *cutter) stepMapped() bool {
 	end := min(c.pos+c.lim, len(data))
 	eof := end == len(data)
 	buf := data[c.pos:end:end]
+	c.mapped.populate(c.pos, end)
 	rest := c.flush(buf, eof, false)
 	if c.stop || eof {
 		c.done = true

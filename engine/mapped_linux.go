@@ -25,3 +25,13 @@ func dropPages(b []byte) {
 }
 
 func unmapFile(data []byte) { syscall.Munmap(data) }
+
+// madvPopulateRead is Linux's MADV_POPULATE_READ (5.14 and later), which the syscall package
+// does not name.
+const madvPopulateRead = 22
+
+// populatePages maps the pages of b, page-aligned, for reading; it reports false when the
+// system cannot (an older kernel), and the pages are then mapped as they are read.
+func populatePages(b []byte) bool {
+	return len(b) == 0 || syscall.Madvise(b, madvPopulateRead) != syscall.EINVAL
+}

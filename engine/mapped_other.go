@@ -9,4 +9,6 @@ func mapFile(*os.File, int64) []byte { return nil }
 
 func dropPages([]byte) {}
 
+func populatePages([]byte) bool { return false }
+
 func unmapFile([]byte) {}

@@ -77,3 +77,34 @@ func TestMappingDropsReported(t *testing.T) {
 		t.Fatal("the mapping does not read as the file after its pages were dropped")
 	}
 }
+
+// Pages are mapped ahead from a page boundary, once each, and read as the file.
+func TestMappingPopulates(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "lines.jsonl")
+	want := bytes.Repeat([]byte(`{"eventName":"Hit"}`+"\n"), 100000)
+	if err := os.WriteFile(p, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := mapInput(f, int64(len(want)))
+	if m == nil {
+		t.Skip("files are not mapped on " + runtime.GOOS)
+	}
+	defer unmapFile(m.data)
+	m.populate(4097, 70000) // not on a page boundary: madvise would refuse it as it is
+	if m.noPopulate || m.populated != 70000 {
+		t.Fatalf("populated to %d (refused: %v), want 70000", m.populated, m.noPopulate)
+	}
+	m.populate(100, 60000) // already done: nothing
+	if m.populated != 70000 {
+		t.Fatalf("populated moved back to %d", m.populated)
+	}
+	m.populate(60000, len(want))
+	if m.populated != len(want) || !bytes.Equal(m.data, want) {
+		t.Fatal("the mapping does not read as the file")
+	}
+}
