@@ -21,7 +21,9 @@ type Options struct {
 	Stdin    io.Reader // read for the input "-"
 	// Transient: emit keeps neither the Detection nor its Event after it returns (it writes
 	// them out, say). Run then reads into buffers it has already used, instead of allocating
-	// and zeroing new ones, which with several workers is a sizeable share of the CPU time.
+	// and zeroing new ones, which with several workers is a sizeable share of the CPU time,
+	// and the workers may map a file they read (see mapped.go): an Event kept past Run would
+	// point into memory no longer mapped.
 	Transient bool
 	// Output, when set, receives the detections Run reports, formatted by the workers. emit
 	// may then be nil.
