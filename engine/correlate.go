@@ -364,8 +364,12 @@ type corrRun struct {
 	spare []*corrState
 }
 
-// maxSpare bounds the states kept for reuse.
-const maxSpare = 1024
+const (
+	// maxSpare bounds the states kept for reuse, and maxSpareItems what one may hold: the
+	// arrays of a group that filled a large window go with it rather than stay in memory.
+	maxSpare      = 1024
+	maxSpareItems = 64
+)
 
 func (c *correlator) start() *corrRun {
 	r := &corrRun{correlator: c, groups: make([]map[string]*corrState, len(c.cs)), added: make([]int, len(c.cs))}
@@ -419,7 +423,14 @@ func (c *corrRun) state(cr *correlation) *corrState {
 
 // keep keeps the state of a group that is gone, for state to use again.
 func (c *corrRun) keep(st *corrState) {
-	if len(c.spare) < maxSpare {
+	if len(c.spare) >= maxSpare {
+		return
+	}
+	n := cap(st.samples) + cap(st.sorted) + len(st.values)
+	for _, ts := range st.times {
+		n += cap(ts)
+	}
+	if n <= maxSpareItems {
 		c.spare = append(c.spare, st)
 	}
 }

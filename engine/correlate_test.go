@@ -1021,6 +1021,13 @@ func TestSpareStatesStartEmpty(t *testing.T) {
 		st.values = map[string]time.Time{"b": now}
 		run.keep(st)
 	}
+	// A state that held a large window is not kept.
+	big := &corrState{times: [][]time.Time{make([]time.Time, 0, maxSpareItems+1)}}
+	n := len(run.spare)
+	run.keep(big)
+	if len(run.spare) != n {
+		t.Errorf("a state holding %d times was kept", maxSpareItems+1)
+	}
 }
 
 // An interner gives equal strings for equal bytes, the same string while it keeps it, and
