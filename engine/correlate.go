@@ -232,8 +232,7 @@ func (c *correlator) anyBase(progs []int) bool {
 // keys computes, in a worker, the keys of a program's match: for the correlations it feeds,
 // and for those above them, which take them when a correlation below completes.
 func (c *correlator) keys(prog int, e *Event) []corrKey {
-	out := c.appendKeys(nil, prog, e, nil)
-	return out[:len(out):len(out)]
+	return c.appendKeys(nil, prog, e, nil)
 }
 
 // appendKeys appends the keys of a program's match to out (see keys): a worker keeps those of

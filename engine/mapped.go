@@ -107,10 +107,12 @@ func (c *cutter) stepMapped() bool {
 		c.lim *= 2
 		return true
 	}
-	c.emitErr(ReadError{File: c.name, Record: c.record, Msg: fmt.Sprintf("record longer than %d MiB: skipped", maxRecord>>20)})
+	if c.tooLong() {
+		return false
+	}
 	nl := bytes.IndexByte(data[end:], '\n')
-	if c.multi || nl < 0 {
-		c.done = true // no way to find the next document boundary safely, or no next line
+	if nl < 0 {
+		c.done = true // no next line
 		return false
 	}
 	c.record++

@@ -302,9 +302,7 @@ func (c *cutter) step() bool {
 	if len(buf) == cap(buf) {
 		// One record fills the buffer: grow it, up to maxRecord.
 		if cap(buf) >= maxRecord {
-			c.emitErr(ReadError{File: c.name, Record: c.record, Msg: fmt.Sprintf("record longer than %d MiB: skipped", maxRecord>>20)})
-			if c.multi {
-				c.done = true // no way to find the next document boundary safely
+			if c.tooLong() {
 				return false
 			}
 			c.skip = true
@@ -317,6 +315,15 @@ func (c *cutter) step() bool {
 		c.whole = nil
 	}
 	return true
+}
+
+// tooLong reports the record that fills maxRecord and whether the file ends there: in
+// multi-line documents there is no way to find the next document boundary safely. Otherwise
+// the caller skips to the next line.
+func (c *cutter) tooLong() (done bool) {
+	c.emitErr(ReadError{File: c.name, Record: c.record, Msg: fmt.Sprintf("record longer than %d MiB: skipped", maxRecord>>20)})
+	c.done = c.multi
+	return c.done
 }
 
 func (c *cutter) emitErr(e ReadError) {
